@@ -1,0 +1,91 @@
+# Berth: `make` builds, `make test` tests, `make run` / `make stop` run a
+# local stack (nginx + spawn-fcgi + berth-fcgi) on https://localhost:$(PORT).
+# Every target that needs Debian packages installs the missing ones first
+# (apt-get, as root), so a fresh Debian 12 machine needs nothing by hand.
+
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes
+ALLFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS)
+LIBS     := -ljansson -lyaml -lcrypto -lcrypt
+B        ?= build
+
+PORT      ?= 5000
+DATA_DIR  ?= $(CURDIR)/var/data
+WORKERS   ?= 4
+SERVER    ?= nginx
+export PORT DATA_DIR WORKERS SERVER REGISTRY_USER REGISTRY_PASSWORD
+
+BUILD_DEPS := gcc make pkg-config libfcgi-dev libssl-dev libjansson-dev \
+              libcrypt-dev libyaml-dev
+RUN_DEPS   := nginx spawn-fcgi openssl curl ca-certificates
+TEST_DEPS  := skopeo umoci busybox-static jq docker-registry apache2-utils \
+              python3
+
+CORE_SRC := $(wildcard core/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
+FCGI_SRC := $(wildcard fcgi/*.c)
+FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+.PHONY: all deps deps-build deps-run deps-test test unit integration run stop \
+        clean check-banned
+
+all: $(B)/berth-fcgi $(B)/test-unit
+
+# Installs only what is missing, so it is quick when nothing is.
+define need
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
+endef
+
+deps-build:
+	$(call need,$(BUILD_DEPS))
+deps-run: deps-build
+	$(call need,$(RUN_DEPS))
+deps-test: deps-run
+	$(call need,$(TEST_DEPS))
+
+$(B)/core/%.o: core/%.c core/*.h | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(ALLFLAGS) -c $< -o $@
+
+$(B)/fcgi/%.o: fcgi/%.c fcgi/*.h core/*.h | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(ALLFLAGS) -c $< -o $@
+
+$(B)/libberth.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/berth-fcgi: $(FCGI_OBJ) $(B)/libberth.a
+	$(CC) $(ALLFLAGS) -o $@ $(FCGI_OBJ) $(B)/libberth.a -lfcgi $(LIBS)
+
+$(B)/test-unit: $(UNIT_SRC) tests/unit/*.h $(B)/libberth.a
+	$(CC) $(ALLFLAGS) -Wno-error=unused-function -o $@ $(UNIT_SRC) $(B)/libberth.a $(LIBS)
+
+# Every .c file must include banned.h (after its other headers).
+check-banned:
+	@bad=$$(grep -L 'banned.h"' core/*.c fcgi/*.c); \
+	if [ -n "$$bad" ]; then echo "missing banned.h: $$bad" >&2; exit 1; fi
+
+unit: $(B)/test-unit
+	$(B)/test-unit
+
+test: deps-test check-banned all
+	@bash tests/run.sh
+
+run: deps-run all
+	@bash nginx-conf/stack.sh start
+
+stop:
+	@bash nginx-conf/stack.sh stop $(if $(filter command line environment,$(origin PORT)),$(PORT),all)
+
+clean:
+	rm -rf $(B)

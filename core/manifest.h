@@ -1,0 +1,63 @@
+/*
+ * manifest: checking, storing and fetching image manifests and indexes.
+ *
+ * Accepted: OCI image manifest and index, Docker schema2 manifest and
+ * manifest list, with artifactType, subject, the empty config and
+ * non-distributable layers that carry urls. Docker schema1 is refused.
+ *
+ * Contract: manifest_put() stores nothing unless the body is a valid
+ * manifest whose references (config and layers, or child manifests) are
+ * linked in this repository, and whose digest matches a digest reference.
+ * The stored bytes are exactly the bytes received. The media type served
+ * back is read from the manifest itself (its mediaType, or its shape when
+ * it has none), as registry:2 does, so no extra state is kept on disk and
+ * a registry:2 store is served the same way.
+ */
+#ifndef BERTH_MANIFEST_H
+#define BERTH_MANIFEST_H
+
+#include <stddef.h>
+#include "buf.h"
+#include "digest.h"
+#include "err.h"
+#include "store.h"
+
+#define MANIFEST_MAX (4u << 20)
+
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_V1 "application/vnd.docker.distribution.manifest.v1+json"
+#define MT_DOCKER_V1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+/* A manifest reference: a tag or a digest. */
+struct manifest_ref {
+	int is_digest;
+	struct digest digest;
+	char tag[129];
+};
+
+/* TAG_INVALID / DIGEST_INVALID for a bad reference. */
+int manifest_ref_parse(const char *s, struct manifest_ref *ref, struct err *e);
+
+struct manifest_info {
+	struct digest digest;
+	char media_type[128];
+	int has_subject;
+	struct digest subject;
+};
+
+int manifest_put(const struct store *st, const char *name,
+		 const struct manifest_ref *ref, const char *content_type,
+		 const char *body, size_t len, struct manifest_info *out,
+		 struct err *e);
+/* Resolves ref in the repository; body gets the stored bytes (may be
+ * NULL for HEAD, which still reads them to learn the media type). */
+int manifest_get(const struct store *st, const char *name,
+		 const struct manifest_ref *ref, struct buf *body,
+		 struct manifest_info *out, struct err *e);
+/* The media type of a manifest's bytes (mediaType, else its shape). */
+int manifest_media_type(const char *body, size_t len, char *out, size_t outlen);
+
+#endif

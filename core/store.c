@@ -1,0 +1,608 @@
+/*
+ * store: Distribution's filesystem layout with crash-safe writes.
+ * See store.h for the layout and the durability contract. Everything here
+ * is plain POSIX file operations that NFS and CephFS honour across hosts:
+ * rename() to replace a link, link() to create a blob only if absent, and
+ * fsync() of files and directories to order them on disk.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+int store_open(struct store *st, const char *rootdirectory, struct err *e)
+{
+	struct buf b = BUF_INIT;
+
+	st->root = st->rootdir = NULL;
+	if (!rootdirectory || rootdirectory[0] != '/')
+		return err_set(e, ERR_INTERNAL,
+			       "storage root must be an absolute path");
+	if (buf_addf(&b, "%s/docker/registry/v2", rootdirectory) < 0)
+		return err_sys(e, "out of memory");
+	if (store_mkdirs(b.s, e) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	st->rootdir = strdup(rootdirectory);
+	st->root = buf_detach(&b, NULL);
+	if (!st->rootdir || !st->root) {
+		store_close(st);
+		return err_sys(e, "out of memory");
+	}
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	free(st->root);
+	free(st->rootdir);
+	st->root = st->rootdir = NULL;
+}
+
+int store_blob_relpath(const struct digest *d, struct buf *out)
+{
+	return buf_addf(out, "docker/registry/v2/blobs/%s/%.2s/%s/data",
+			digest_alg_name(d->alg), d->hex, d->hex);
+}
+
+int store_blob_path(const struct store *st, const struct digest *d,
+		    struct buf *out)
+{
+	return buf_addf(out, "%s/blobs/%s/%.2s/%s/data", st->root,
+			digest_alg_name(d->alg), d->hex, d->hex);
+}
+
+int store_repo_path(const struct store *st, const char *name, struct buf *out)
+{
+	return buf_addf(out, "%s/repositories/%s", st->root, name);
+}
+
+/* ---- file primitives ---- */
+
+int store_fsync_dir(const char *dir, struct err *e)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, "open %s", dir);
+	/* Some filesystems (and NFS) refuse fsync on a directory with EINVAL
+	 * and order metadata themselves; that is not a failure. */
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+		err_sys(e, "fsync %s", dir);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int store_mkdirs(const char *path, struct err *e)
+{
+	struct buf b = BUF_INIT;
+	struct stat sb;
+	char *p;
+	int r = -1;
+
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
+	if (buf_adds(&b, path) < 0)
+		return err_sys(e, "out of memory");
+	for (p = b.s + 1;; p++) {
+		if (*p != '/' && *p != 0)
+			continue;
+		char saved = *p;
+		*p = 0;
+		if (mkdir(b.s, 0755) == 0) {
+			/* Make the new entry durable in its parent. */
+			char *slash = strrchr(b.s, '/');
+			if (slash && slash != b.s) {
+				*slash = 0;
+				if (store_fsync_dir(b.s, e) < 0)
+					goto out;
+				*slash = '/';
+			}
+		} else if (errno != EEXIST) {
+			err_sys(e, "mkdir %s", b.s);
+			goto out;
+		}
+		*p = saved;
+		if (!saved)
+			break;
+	}
+	r = 0;
+out:
+	buf_free(&b);
+	return r;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes data to a new durable temp file in dir; its path goes in tmp. */
+static int write_temp(const char *dir, const char *name, const void *data,
+		      size_t len, struct buf *tmp, struct err *e)
+{
+	int fd;
+
+	if (buf_addf(tmp, "%s/.tmp-%s-XXXXXX", dir, name) < 0)
+		return err_sys(e, "out of memory");
+	fd = mkostemp(tmp->s, O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, "create temp file in %s", dir);
+	if (fchmod(fd, 0644) < 0 || write_all(fd, data, len) < 0 ||
+	    fsync(fd) < 0) {
+		err_sys(e, "write %s", tmp->s);
+		close(fd);
+		unlink(tmp->s);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		err_sys(e, "close %s", tmp->s);
+		unlink(tmp->s);
+		return -1;
+	}
+	return 0;
+}
+
+int store_write_file(const char *dir, const char *name, const void *data,
+		     size_t len, struct err *e)
+{
+	struct buf tmp = BUF_INIT, dst = BUF_INIT;
+	int r = -1;
+
+	if (store_mkdirs(dir, e) < 0)
+		return -1;
+	if (write_temp(dir, name, data, len, &tmp, e) < 0)
+		goto out;
+	if (buf_addf(&dst, "%s/%s", dir, name) < 0) {
+		err_sys(e, "out of memory");
+		unlink(tmp.s);
+		goto out;
+	}
+	if (rename(tmp.s, dst.s) < 0) {
+		err_sys(e, "rename %s", dst.s);
+		unlink(tmp.s);
+		goto out;
+	}
+	r = store_fsync_dir(dir, e);
+out:
+	buf_free(&tmp);
+	buf_free(&dst);
+	return r;
+}
+
+int store_read_file(const char *path, size_t max, struct buf *out,
+		    struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	ssize_t n;
+
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return err_set(e, ERR_NOT_FOUND, "not found");
+		return err_sys(e, "open %s", path);
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return err_set(e, ERR_NOT_FOUND, "not found");
+	}
+	if ((size_t)sb.st_size > max) {
+		close(fd);
+		return err_set(e, ERR_TOO_LARGE, "file too large");
+	}
+	if (buf_grow(out, (size_t)sb.st_size) < 0) {
+		close(fd);
+		return err_sys(e, "out of memory");
+	}
+	for (;;) {
+		if (buf_grow(out, 4096) < 0) {
+			close(fd);
+			return err_sys(e, "out of memory");
+		}
+		n = read(fd, out->s + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_sys(e, "read %s", path);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->s[out->len] = 0;
+		if (out->len > max) {
+			close(fd);
+			return err_set(e, ERR_TOO_LARGE, "file too large");
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static int remove_at(int parent, const char *name)
+{
+	int fd, r = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (remove_at(dirfd(d), de->d_name) < 0)
+			r = -1;
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -1;
+	return r;
+}
+
+int store_remove_tree(const char *path, struct err *e)
+{
+	if (remove_at(AT_FDCWD, path) < 0)
+		return err_sys(e, "remove %s", path);
+	return 0;
+}
+
+/* ---- blobs ---- */
+
+int store_blob_stat(const struct store *st, const struct digest *d,
+		    off_t *size, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	struct stat sb;
+	int r;
+
+	if (store_blob_path(st, d, &p) < 0)
+		return err_sys(e, "out of memory");
+	r = stat(p.s, &sb);
+	buf_free(&p);
+	if (r < 0 || !S_ISREG(sb.st_mode)) {
+		if (r < 0 && errno != ENOENT && errno != ENOTDIR)
+			return err_sys(e, "stat blob");
+		return err_set(e, ERR_BLOB_UNKNOWN, "blob unknown to registry");
+	}
+	if (size)
+		*size = sb.st_size;
+	return 0;
+}
+
+int store_blob_read(const struct store *st, const struct digest *d,
+		    size_t max, struct buf *out, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int r;
+
+	if (store_blob_path(st, d, &p) < 0)
+		return err_sys(e, "out of memory");
+	r = store_read_file(p.s, max, out, e);
+	buf_free(&p);
+	if (r < 0 && e->code == ERR_NOT_FOUND)
+		err_set(e, ERR_BLOB_UNKNOWN, "blob unknown to registry");
+	return r;
+}
+
+/* Links src in as the blob's data: never replaces an existing blob. */
+static int blob_link(const struct store *st, const struct digest *d,
+		     const char *src, struct err *e)
+{
+	struct buf dst = BUF_INIT;
+	char *slash;
+	int r = -1;
+
+	if (store_blob_path(st, d, &dst) < 0)
+		return err_sys(e, "out of memory");
+	if (link(src, dst.s) < 0 && errno != EEXIST) {
+		err_sys(e, "link %s", dst.s);
+		goto out;
+	}
+	slash = strrchr(dst.s, '/');
+	*slash = 0;
+	r = store_fsync_dir(dst.s, e);
+out:
+	buf_free(&dst);
+	return r;
+}
+
+static int blob_dir(const struct store *st, const struct digest *d,
+		    struct buf *dir, struct err *e)
+{
+	if (buf_addf(dir, "%s/blobs/%s/%.2s/%s", st->root,
+		     digest_alg_name(d->alg), d->hex, d->hex) < 0)
+		return err_sys(e, "out of memory");
+	return store_mkdirs(dir->s, e);
+}
+
+int store_blob_put(const struct store *st, const struct digest *d,
+		   const void *data, size_t len, struct err *e)
+{
+	struct buf dir = BUF_INIT, tmp = BUF_INIT;
+	struct err ignore = ERR_INIT;
+	int r = -1;
+
+	if (store_blob_stat(st, d, NULL, &ignore) == 0)
+		return 0;
+	if (blob_dir(st, d, &dir, e) < 0)
+		goto out;
+	if (write_temp(dir.s, "data", data, len, &tmp, e) < 0)
+		goto out;
+	r = blob_link(st, d, tmp.s, e);
+	unlink(tmp.s);
+out:
+	buf_free(&dir);
+	buf_free(&tmp);
+	return r;
+}
+
+int store_blob_adopt(const struct store *st, const struct digest *d,
+		     const char *path, struct err *e)
+{
+	struct buf dir = BUF_INIT;
+	int r;
+
+	r = blob_dir(st, d, &dir, e);
+	buf_free(&dir);
+	if (r < 0)
+		return -1;
+	return blob_link(st, d, path, e);
+}
+
+/* ---- links ---- */
+
+static int link_dir(const struct store *st, const char *name,
+		    enum store_link_kind kind, const struct digest *d,
+		    struct buf *out)
+{
+	return buf_addf(out, "%s/repositories/%s/%s/%s/%s", st->root, name,
+			kind == STORE_LAYER ? "_layers" : "_manifests/revisions",
+			digest_alg_name(d->alg), d->hex);
+}
+
+/* Reads a link file into d: 0, or -1 when it is missing or damaged. */
+static int link_read(const char *path, struct digest *d)
+{
+	struct buf b = BUF_INIT;
+	struct err e = ERR_INIT;
+	int r = -1;
+
+	if (store_read_file(path, 256, &b, &e) == 0) {
+		while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == ' '))
+			buf_truncate(&b, b.len - 1);
+		r = digest_parse(b.s, d, &e);
+	}
+	buf_free(&b);
+	return r;
+}
+
+int store_link_exists(const struct store *st, const char *name,
+		      enum store_link_kind kind, const struct digest *d)
+{
+	struct buf p = BUF_INIT;
+	struct digest got;
+	struct err e = ERR_INIT;
+	int ok = 0;
+
+	if (link_dir(st, name, kind, d, &p) == 0 && buf_adds(&p, "/link") == 0 &&
+	    link_read(p.s, &got) == 0 && digest_equal(&got, d) &&
+	    store_blob_stat(st, d, NULL, &e) == 0)
+		ok = 1;
+	buf_free(&p);
+	return ok;
+}
+
+static int write_link(const char *dir, const struct digest *d, struct err *e)
+{
+	char s[DIGEST_STR_MAX];
+	struct buf p = BUF_INIT;
+	struct digest got;
+	int same;
+
+	digest_format(d, s);
+	/* Rewriting an identical link would only cost an fsync. */
+	if (buf_addf(&p, "%s/link", dir) < 0)
+		return err_sys(e, "out of memory");
+	same = link_read(p.s, &got) == 0 && digest_equal(&got, d);
+	buf_free(&p);
+	if (same)
+		return 0;
+	return store_write_file(dir, "link", s, strlen(s), e);
+}
+
+int store_link_add(const struct store *st, const char *name,
+		   enum store_link_kind kind, const struct digest *d,
+		   struct err *e)
+{
+	struct buf dir = BUF_INIT;
+	int r;
+
+	if (link_dir(st, name, kind, d, &dir) < 0)
+		return err_sys(e, "out of memory");
+	r = write_link(dir.s, d, e);
+	buf_free(&dir);
+	return r;
+}
+
+int store_tag_get(const struct store *st, const char *name, const char *tag,
+		  struct digest *d, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int r;
+
+	if (buf_addf(&p, "%s/repositories/%s/_manifests/tags/%s/current/link",
+		     st->root, name, tag) < 0)
+		return err_sys(e, "out of memory");
+	r = link_read(p.s, d);
+	buf_free(&p);
+	if (r < 0)
+		return err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+	return 0;
+}
+
+int store_tag_set(const struct store *st, const char *name, const char *tag,
+		  const struct digest *d, struct err *e)
+{
+	struct buf dir = BUF_INIT;
+	int r = -1;
+
+	/* The index entry first: Distribution's GC and tag history read it,
+	 * and a tag must never point at something its index lacks. */
+	if (buf_addf(&dir, "%s/repositories/%s/_manifests/tags/%s/index/%s/%s",
+		     st->root, name, tag, digest_alg_name(d->alg), d->hex) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (write_link(dir.s, d, e) < 0)
+		goto out;
+	buf_reset(&dir);
+	if (buf_addf(&dir, "%s/repositories/%s/_manifests/tags/%s/current",
+		     st->root, name, tag) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	r = write_link(dir.s, d, e);
+out:
+	buf_free(&dir);
+	return r;
+}
+
+int store_repo_exists(const struct store *st, const char *name)
+{
+	struct buf p = BUF_INIT;
+	struct stat sb;
+	int ok = 0;
+
+	if (buf_addf(&p, "%s/repositories/%s/_manifests", st->root, name) == 0 &&
+	    stat(p.s, &sb) == 0 && S_ISDIR(sb.st_mode))
+		ok = 1;
+	buf_reset(&p);
+	if (!ok && buf_addf(&p, "%s/repositories/%s/_layers", st->root, name) == 0 &&
+	    stat(p.s, &sb) == 0 && S_ISDIR(sb.st_mode))
+		ok = 1;
+	buf_free(&p);
+	return ok;
+}
+
+void store_list_free(struct store_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = l->cap = 0;
+}
+
+static int list_push(struct store_list *l, const char *s)
+{
+	char *c;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		char **p = realloc(l->items, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		l->items = p;
+		l->cap = cap;
+	}
+	c = strdup(s);
+	if (!c)
+		return -1;
+	l->items[l->n++] = c;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int store_tags(const struct store *st, const char *name,
+	       struct store_list *out, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int fd, r = -1;
+
+	if (buf_addf(&p, "%s/repositories/%s/_manifests/tags", st->root, name) < 0)
+		return err_sys(e, "out of memory");
+	d = opendir(p.s);
+	if (!d) {
+		if (errno != ENOENT && errno != ENOTDIR) {
+			err_sys(e, "opendir %s", p.s);
+		} else if (store_repo_exists(st, name)) {
+			r = 0;
+		} else {
+			err_set(e, ERR_NAME_UNKNOWN,
+				"repository name not known to registry");
+		}
+		buf_free(&p);
+		return r;
+	}
+	fd = dirfd(d);
+	while ((de = readdir(d))) {
+		struct stat sb;
+		struct buf rel = BUF_INIT;
+		int has;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (buf_addf(&rel, "%s/current/link", de->d_name) < 0) {
+			err_sys(e, "out of memory");
+			goto out;
+		}
+		/* A tag whose current link was never completed (or was
+		 * deleted) is not a tag. */
+		has = fstatat(fd, rel.s, &sb, 0) == 0 && S_ISREG(sb.st_mode) &&
+		      sb.st_size > 0;
+		buf_free(&rel);
+		if (has && list_push(out, de->d_name) < 0) {
+			err_sys(e, "out of memory");
+			goto out;
+		}
+	}
+	qsort(out->items, out->n, sizeof(char *), cmp_str);
+	r = 0;
+out:
+	closedir(d);
+	buf_free(&p);
+	return r;
+}

@@ -1,0 +1,423 @@
+/*
+ * upload: resumable upload sessions; the design is in upload.h.
+ *
+ * The ordering that makes a session safe to resume anywhere:
+ *   append bytes -> fdatasync(data) -> atomically replace berthstate
+ * so berthstate never describes bytes that are not on disk. Ids are 128
+ * random bits from RAND_bytes in UUID form (as registry:2's, so purge tools
+ * of either registry recognise the directories).
+ */
+#include "upload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "name.h"
+#include "banned.h"
+
+#define STATE_FILE "berthstate"
+#define STATE_MAGIC "berth-upload 1\n"
+#define CHUNK (1 << 20)
+
+struct upload {
+	const struct store *st;
+	char *name;
+	char id[UPLOAD_ID_LEN + 1];
+	struct buf dir;
+	struct buf data;   /* dir + "/data" */
+	int fd;
+	off_t offset;
+	struct digest_hasher *h;
+};
+
+const char *upload_id(const struct upload *u)
+{
+	return u->id;
+}
+
+off_t upload_offset(const struct upload *u)
+{
+	return u->offset;
+}
+
+void upload_close(struct upload *u)
+{
+	if (!u)
+		return;
+	if (u->fd >= 0)
+		close(u->fd); /* also drops the record lock */
+	digest_hasher_free(u->h);
+	buf_free(&u->dir);
+	buf_free(&u->data);
+	free(u->name);
+	free(u);
+}
+
+static struct upload *upload_alloc(const struct store *st, const char *name)
+{
+	struct upload *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->st = st;
+	u->fd = -1;
+	buf_init(&u->dir);
+	buf_init(&u->data);
+	u->name = strdup(name);
+	if (!u->name) {
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+static int set_paths(struct upload *u, struct err *e)
+{
+	buf_reset(&u->dir);
+	buf_reset(&u->data);
+	if (buf_addf(&u->dir, "%s/repositories/%s/_uploads/%s", u->st->root,
+		     u->name, u->id) < 0 ||
+	    buf_addf(&u->data, "%s/data", u->dir.s) < 0)
+		return err_sys(e, "out of memory");
+	return 0;
+}
+
+static int lock_data(struct upload *u, struct err *e)
+{
+	/* An open-file-description lock: held by this open file, not by the
+	 * process, so it cannot be dropped by some other close(). */
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(u->fd, F_OFD_SETLK, &fl) < 0) {
+		if (errno == EACCES || errno == EAGAIN)
+			return err_set(e, ERR_BUSY,
+				       "another request is writing to this upload");
+		return err_sys(e, "lock %s", u->data.s);
+	}
+	return 0;
+}
+
+static int new_id(char out[UPLOAD_ID_LEN + 1], struct err *e)
+{
+	unsigned char r[16];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return err_set(e, ERR_INTERNAL, "random number generator failed");
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	snprintf(out, UPLOAD_ID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+		 r[10], r[11], r[12], r[13], r[14], r[15]);
+	return 0;
+}
+
+int upload_save(struct upload *u, struct err *e)
+{
+	struct buf s = BUF_INIT;
+	int r;
+
+	if (fdatasync(u->fd) < 0)
+		return err_sys(e, "fdatasync %s", u->data.s);
+	if (buf_adds(&s, STATE_MAGIC) < 0 ||
+	    buf_addf(&s, "offset %lld\n", (long long)u->offset) < 0 ||
+	    digest_hasher_save(u->h, &s) < 0) {
+		buf_free(&s);
+		return err_sys(e, "out of memory");
+	}
+	r = store_write_file(u->dir.s, STATE_FILE, s.s, s.len, e);
+	buf_free(&s);
+	return r;
+}
+
+int upload_start(const struct store *st, const char *name, unsigned algs,
+		 struct upload **out, struct err *e)
+{
+	struct upload *u = upload_alloc(st, name);
+	struct buf parent = BUF_INIT;
+	char when[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	int tries;
+
+	if (!u)
+		return err_sys(e, "out of memory");
+	if (buf_addf(&parent, "%s/repositories/%s/_uploads", st->root, name) < 0) {
+		err_sys(e, "out of memory");
+		goto fail;
+	}
+	if (store_mkdirs(parent.s, e) < 0)
+		goto fail;
+	for (tries = 0;; tries++) {
+		if (new_id(u->id, e) < 0 || set_paths(u, e) < 0)
+			goto fail;
+		if (mkdir(u->dir.s, 0755) == 0)
+			break;
+		if (errno != EEXIST || tries > 8) {
+			err_sys(e, "mkdir %s", u->dir.s);
+			goto fail;
+		}
+	}
+	u->fd = open(u->data.s, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (u->fd < 0) {
+		err_sys(e, "create %s", u->data.s);
+		goto fail;
+	}
+	if (lock_data(u, e) < 0)
+		goto fail;
+	u->h = digest_hasher_new(algs | DIGEST_SHA256);
+	if (!u->h) {
+		err_sys(e, "out of memory");
+		goto fail;
+	}
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (store_write_file(u->dir.s, "startedat", when, strlen(when), e) < 0 ||
+	    upload_save(u, e) < 0 || store_fsync_dir(parent.s, e) < 0)
+		goto fail;
+	buf_free(&parent);
+	*out = u;
+	return 0;
+fail:
+	if (u->dir.len && u->fd >= 0) {
+		struct err ignore = ERR_INIT;
+		store_remove_tree(u->dir.s, &ignore);
+	}
+	buf_free(&parent);
+	upload_close(u);
+	return -1;
+}
+
+/* Parses berthstate into u->offset and u->h. */
+static int load_state(struct upload *u, struct err *e)
+{
+	struct buf p = BUF_INIT, s = BUF_INIT;
+	const char *q;
+	char *end;
+	long long off;
+	int r = -1;
+
+	if (buf_addf(&p, "%s/%s", u->dir.s, STATE_FILE) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (store_read_file(p.s, 4096, &s, e) < 0) {
+		if (e->code == ERR_NOT_FOUND || e->code == ERR_TOO_LARGE)
+			err_set(e, ERR_BLOB_UPLOAD_UNKNOWN, "blob upload unknown");
+		goto out;
+	}
+	if (strncmp(s.s, STATE_MAGIC, strlen(STATE_MAGIC)))
+		goto bad;
+	q = s.s + strlen(STATE_MAGIC);
+	if (strncmp(q, "offset ", 7) || q[7] < '0' || q[7] > '9')
+		goto bad;
+	off = strtoll(q + 7, &end, 10);
+	if (*end != '\n' || off < 0)
+		goto bad;
+	u->offset = (off_t)off;
+	u->h = digest_hasher_load(end + 1, e);
+	if (!u->h)
+		goto out;
+	r = 0;
+	goto out;
+bad:
+	err_set(e, ERR_BLOB_UPLOAD_INVALID, "upload state is damaged");
+out:
+	buf_free(&p);
+	buf_free(&s);
+	return r;
+}
+
+int upload_open(const struct store *st, const char *name, const char *id,
+		struct upload **out, struct err *e)
+{
+	struct upload *u;
+	struct stat sb;
+
+	if (name_upload_id_valid(id, e) < 0)
+		return -1;
+	u = upload_alloc(st, name);
+	if (!u)
+		return err_sys(e, "out of memory");
+	memcpy(u->id, id, UPLOAD_ID_LEN + 1);
+	if (set_paths(u, e) < 0)
+		goto fail;
+	u->fd = open(u->data.s, O_RDWR | O_CLOEXEC);
+	if (u->fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			err_set(e, ERR_BLOB_UPLOAD_UNKNOWN, "blob upload unknown");
+		else
+			err_sys(e, "open %s", u->data.s);
+		goto fail;
+	}
+	if (lock_data(u, e) < 0 || load_state(u, e) < 0)
+		goto fail;
+	if (fstat(u->fd, &sb) < 0) {
+		err_sys(e, "stat %s", u->data.s);
+		goto fail;
+	}
+	if (sb.st_size < u->offset) {
+		err_set(e, ERR_BLOB_UPLOAD_INVALID, "upload data is missing");
+		goto fail;
+	}
+	/* Bytes from a request that did not finish are not part of it. */
+	if (sb.st_size > u->offset && ftruncate(u->fd, u->offset) < 0) {
+		err_sys(e, "truncate %s", u->data.s);
+		goto fail;
+	}
+	*out = u;
+	return 0;
+fail:
+	upload_close(u);
+	return -1;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
+		  long long expect, struct err *e)
+{
+	char *chunk = malloc(CHUNK);
+	long long got = 0;
+	int r = -1;
+
+	if (!chunk)
+		return err_sys(e, "out of memory");
+	if (lseek(u->fd, u->offset, SEEK_SET) < 0) {
+		err_sys(e, "seek %s", u->data.s);
+		goto out;
+	}
+	for (;;) {
+		size_t want = CHUNK;
+		long n;
+
+		if (expect >= 0) {
+			if (got == expect)
+				break;
+			if ((long long)want > expect - got)
+				want = (size_t)(expect - got);
+		}
+		n = rd(ctx, chunk, want);
+		if (n < 0) {
+			err_set(e, ERR_BLOB_UPLOAD_INVALID,
+				"the request body was cut off");
+			goto out;
+		}
+		if (n == 0) {
+			if (expect >= 0) {
+				err_set(e, ERR_SIZE_INVALID,
+					"body shorter than Content-Length");
+				goto out;
+			}
+			break;
+		}
+		if (write_all(u->fd, chunk, (size_t)n) < 0) {
+			err_sys(e, "write %s", u->data.s);
+			goto out;
+		}
+		digest_hasher_update(u->h, chunk, (size_t)n);
+		got += n;
+		u->offset += n;
+	}
+	r = 0;
+out:
+	free(chunk);
+	return r;
+}
+
+/* sha512 for an upload that did not ask for it up front: the one case in
+ * which the data is read again. */
+static int rehash(struct upload *u, enum digest_alg alg, struct digest *out,
+		  struct err *e)
+{
+	struct digest_hasher *h = digest_hasher_new(alg);
+	char *chunk = malloc(CHUNK);
+	off_t pos = 0;
+	int r = -1;
+
+	if (!h || !chunk) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	while (pos < u->offset) {
+		ssize_t n = pread(u->fd, chunk, CHUNK, pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err_sys(e, "read %s", u->data.s);
+			goto out;
+		}
+		digest_hasher_update(h, chunk, (size_t)n);
+		pos += n;
+	}
+	r = digest_hasher_final(h, alg, out, e);
+out:
+	free(chunk);
+	digest_hasher_free(h);
+	return r;
+}
+
+int upload_cancel(struct upload *u, struct err *e)
+{
+	return store_remove_tree(u->dir.s, e);
+}
+
+int upload_commit(struct upload *u, const struct digest *want, struct err *e)
+{
+	struct digest got;
+	struct err ignore = ERR_INIT;
+	int r;
+
+	if (digest_hasher_algs(u->h) & want->alg)
+		r = digest_hasher_final(u->h, want->alg, &got, e);
+	else
+		r = rehash(u, want->alg, &got, e);
+	if (r < 0)
+		return -1;
+	if (!digest_equal(&got, want)) {
+		store_remove_tree(u->dir.s, &ignore);
+		return err_set(e, ERR_DIGEST_INVALID,
+			       "provided digest did not match uploaded content");
+	}
+	if (fdatasync(u->fd) < 0)
+		return err_sys(e, "fdatasync %s", u->data.s);
+	if (store_blob_adopt(u->st, want, u->data.s, e) < 0 ||
+	    store_link_add(u->st, u->name, STORE_LAYER, want, e) < 0)
+		return -1;
+	/* The blob is in; a leftover session would only waste space until
+	 * the purge, so a failure to remove it is not the client's error. */
+	store_remove_tree(u->dir.s, &ignore);
+	return 0;
+}
+
+int upload_mount(const struct store *st, const char *name, const char *from,
+		 const struct digest *d, struct err *e)
+{
+	if (!store_link_exists(st, from, STORE_LAYER, d))
+		return 0;
+	if (store_link_add(st, name, STORE_LAYER, d, e) < 0)
+		return -1;
+	return 1;
+}

@@ -1,0 +1,66 @@
+/*
+ * upload: blob upload sessions that any worker on any host can continue.
+ *
+ * A session is a directory _uploads/<id>/ in the repository holding the
+ * bytes received so far (data), when it began (startedat, as registry:2
+ * writes it), and berthstate: the offset and the saved hash state at the
+ * end of the last request that completed. The state file is authoritative:
+ * bytes past its offset (from a request that died) are cut off when the
+ * session is next opened, so a request either happens whole or not at all.
+ * While a request works on a session it holds an open-file-description
+ * lock on the data file (honoured by NFSv4 and CephFS across hosts); a second request
+ * on the same session meanwhile gets ERR_BUSY instead of interleaving.
+ *
+ * Contract: upload_start/upload_open give a session that the caller must
+ * upload_close(); upload_commit() and upload_cancel() end the session on
+ * disk but the handle must still be closed. The digest is computed as the
+ * bytes arrive; completion never re-reads the data for sha256 (or for
+ * sha512 when it was asked for at the start).
+ */
+#ifndef BERTH_UPLOAD_H
+#define BERTH_UPLOAD_H
+
+#include <sys/types.h>
+#include "digest.h"
+#include "err.h"
+#include "store.h"
+
+struct upload;
+
+/* Reads up to len bytes of request body: >0 bytes read, 0 at the end of
+ * the body, -1 when the client went away. */
+typedef long (*upload_read_fn)(void *ctx, char *buf, size_t len);
+
+/* algs: digest algorithms to compute as data streams (DIGEST_SHA256 is
+ * always included). */
+int upload_start(const struct store *st, const char *name, unsigned algs,
+		 struct upload **out, struct err *e);
+/* ERR_BLOB_UPLOAD_UNKNOWN for an id this repository does not have. */
+int upload_open(const struct store *st, const char *name, const char *id,
+		struct upload **out, struct err *e);
+void upload_close(struct upload *u);
+
+const char *upload_id(const struct upload *u);
+off_t upload_offset(const struct upload *u);
+
+/* Appends the body: exactly expect bytes, or to its end when expect < 0.
+ * ERR_SIZE_INVALID when the body is shorter than expect. Nothing is
+ * durable until upload_save() or upload_commit(). */
+int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
+		  long long expect, struct err *e);
+/* Makes what was appended durable and resumable by another worker. */
+int upload_save(struct upload *u, struct err *e);
+/* Checks the data against want; when it matches, the blob enters the
+ * store, is linked into the repository and the session is removed. On a
+ * mismatch (ERR_DIGEST_INVALID) the session is removed and nothing enters
+ * the store. */
+int upload_commit(struct upload *u, const struct digest *want, struct err *e);
+/* Removes the session. */
+int upload_cancel(struct upload *u, struct err *e);
+
+/* Links blob d from repository from into name when from links it: 1 when
+ * mounted, 0 when from does not have it. */
+int upload_mount(const struct store *st, const char *name, const char *from,
+		 const struct digest *d, struct err *e);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * h_blobs: blob fetches and the upload protocol (POST, PATCH, PUT, GET,
+ * DELETE on sessions, monolithic pushes and cross-repository mounts).
+ *
+ * Blob bytes never pass through a worker behind nginx or Apache: GET
+ * answers with X-Accel-Redirect (nginx) or X-Sendfile (Apache) and the web
+ * server sends the file with sendfile(), Range included.
+ */
+#include "handlers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/name.h"
+#include "../core/upload.h"
+#include "../core/banned.h"
+
+/* Range "bytes=a-b", "bytes=a-", "bytes=-n" against size: 1 when a range
+ * applies (start/end set), 0 when there is none, -1 when unsatisfiable. */
+static int parse_range(const char *h, long long size, long long *start,
+		       long long *end)
+{
+	char *e;
+	long long a, b;
+
+	if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+		return 0;
+	h += 6;
+	if (*h == '-') {
+		b = strtoll(h + 1, &e, 10);
+		if (*e || b <= 0)
+			return -1;
+		*start = b > size ? 0 : size - b;
+		*end = size - 1;
+		return size ? 1 : -1;
+	}
+	a = strtoll(h, &e, 10);
+	if (e == h || *e != '-' || a < 0)
+		return 0;
+	h = e + 1;
+	b = *h ? strtoll(h, &e, 10) : size - 1;
+	if (*h && *e)
+		return 0;
+	if (a >= size || b < a)
+		return -1;
+	*start = a;
+	*end = b >= size ? size - 1 : b;
+	return 1;
+}
+
+/* Streams [start, end] of a blob when no web server can send it. */
+static int stream_blob(struct app *a, struct http_req *r, const struct digest *d,
+		       long long size)
+{
+	struct buf p = BUF_INIT;
+	long long start = 0, end = size - 1, left;
+	int fd, rg, status = 200;
+	char chunk[65536];
+
+	rg = parse_range(http_param(r, "HTTP_RANGE"), size, &start, &end);
+	if (rg < 0) {
+		http_header(r, "Content-Range", "bytes */%lld", size);
+		return http_respond(r, 416, NULL, NULL, 0);
+	}
+	if (rg > 0) {
+		status = 206;
+		http_header(r, "Content-Range", "bytes %lld-%lld/%lld", start,
+			    end, size);
+	}
+	if (store_blob_path(&a->st, d, &p) < 0)
+		return http_fail(r, ERR_INTERNAL, "out of memory");
+	fd = open(p.s, O_RDONLY | O_CLOEXEC);
+	buf_free(&p);
+	if (fd < 0)
+		return http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
+	if (http_respond_head(r, status, "application/octet-stream",
+			      size ? end - start + 1 : 0) < 0 || r->head) {
+		close(fd);
+		return 0;
+	}
+	for (left = size ? end - start + 1 : 0; left > 0;) {
+		ssize_t n = pread(fd, chunk,
+				  left < (long long)sizeof(chunk) ? (size_t)left :
+								    sizeof(chunk),
+				  start);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || http_write(r, chunk, (size_t)n) < 0)
+			break;
+		start += n;
+		left -= n;
+	}
+	close(fd);
+	return 0;
+}
+
+static int blob_get(struct app *a, struct http_req *r, const char *name,
+		    const struct digest *d)
+{
+	char ds[DIGEST_STR_MAX];
+	struct buf rel = BUF_INIT;
+	struct err e = ERR_INIT;
+	off_t size;
+
+	if (!store_link_exists(&a->st, name, STORE_LAYER, d))
+		return http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
+	if (store_blob_stat(&a->st, d, &size, &e) < 0)
+		return http_error(r, &e);
+	digest_format(d, ds);
+	http_header(r, "Docker-Content-Digest", "%s", ds);
+	http_header(r, "ETag", "\"%s\"", ds);
+	http_header(r, "Accept-Ranges", "bytes");
+	http_header(r, "Cache-Control", "max-age=31536000");
+	if (r->head)
+		return http_respond_head(r, 200, "application/octet-stream",
+					 (long long)size);
+	switch (a->cfg->webserver) {
+	case CONFIG_WS_NGINX:
+		if (store_blob_relpath(d, &rel) < 0)
+			return http_fail(r, ERR_INTERNAL, "out of memory");
+		http_header(r, "X-Accel-Redirect", "%s%s",
+			    a->cfg->internal_prefix, rel.s);
+		buf_free(&rel);
+		return http_respond_head(r, 200, "application/octet-stream", -1);
+	case CONFIG_WS_APACHE:
+		if (store_blob_path(&a->st, d, &rel) < 0)
+			return http_fail(r, ERR_INTERNAL, "out of memory");
+		http_header(r, "X-Sendfile", "%s", rel.s);
+		buf_free(&rel);
+		return http_respond_head(r, 200, "application/octet-stream", -1);
+	default:
+		return stream_blob(a, r, d, (long long)size);
+	}
+}
+
+int h_blob(struct app *a, struct http_req *r, const char *name, const char *dg)
+{
+	struct digest d;
+	struct err e = ERR_INIT;
+
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+		return http_fail(r, ERR_METHOD, "method not allowed on blobs");
+	if (digest_parse(dg, &d, &e) < 0)
+		return http_error(r, &e);
+	return blob_get(a, r, name, &d);
+}
+
+static void session_headers(struct http_req *r, const char *name,
+			    const struct upload *u)
+{
+	long long off = (long long)upload_offset(u);
+
+	http_header(r, "Location", "/v2/%s/blobs/uploads/%s", name, upload_id(u));
+	http_header(r, "Docker-Upload-UUID", "%s", upload_id(u));
+	/* registry:2 answers 0-0 for an empty session; clients expect it. */
+	http_header(r, "Range", "0-%lld", off > 0 ? off - 1 : 0);
+}
+
+static int blob_created(struct http_req *r, const char *name,
+			const struct digest *d)
+{
+	char ds[DIGEST_STR_MAX];
+
+	digest_format(d, ds);
+	http_header(r, "Location", "/v2/%s/blobs/%s", name, ds);
+	http_header(r, "Docker-Content-Digest", "%s", ds);
+	return http_respond(r, 201, NULL, NULL, 0);
+}
+
+/* The ?digest= of a request: 1 present (parsed into d), 0 absent, -1 after
+ * answering with the error. */
+static int query_digest(struct http_req *r, const char *key, struct digest *d)
+{
+	struct buf v = BUF_INIT;
+	struct err e = ERR_INIT;
+	int q = http_query(r, key, &v), rc = 1;
+
+	if (q == 0) {
+		rc = 0;
+	} else if (q < 0 || digest_parse(v.s, d, &e) < 0) {
+		if (q < 0)
+			err_set(&e, ERR_DIGEST_INVALID, "malformed digest parameter");
+		http_error(r, &e);
+		rc = -1;
+	}
+	buf_free(&v);
+	return rc;
+}
+
+static int finish(struct app *a, struct http_req *r, const char *name,
+		  struct upload *u, const struct digest *d)
+{
+	struct err e = ERR_INIT;
+	int rc;
+
+	(void)a;
+	if (upload_append(u, http_read_body, r, r->content_length, &e) < 0 ||
+	    upload_commit(u, d, &e) < 0)
+		rc = http_error(r, &e);
+	else
+		rc = blob_created(r, name, d);
+	upload_close(u);
+	return rc;
+}
+
+int h_upload_start(struct app *a, struct http_req *r, const char *name)
+{
+	struct digest d, md;
+	struct buf from = BUF_INIT;
+	struct err e = ERR_INIT;
+	struct upload *u;
+	int has_digest, has_mount, q;
+
+	if (strcmp(r->method, "POST"))
+		return http_fail(r, ERR_METHOD, "method not allowed on uploads");
+	has_mount = query_digest(r, "mount", &md);
+	if (has_mount < 0)
+		return 0;
+	if (has_mount) {
+		q = http_query(r, "from", &from);
+		if (q < 0 || (q > 0 && name_repo_valid(from.s, from.len, &e) < 0)) {
+			if (q < 0)
+				err_set(&e, ERR_NAME_INVALID, "invalid from parameter");
+			buf_free(&from);
+			return http_error(r, &e);
+		}
+		/* Without from, registry:2 cannot mount; neither do we:
+		 * mounting from any repository would leak blobs across
+		 * repositories the client may not read. */
+		if (q > 0) {
+			int m = upload_mount(&a->st, name, from.s, &md, &e);
+			buf_free(&from);
+			if (m < 0)
+				return http_error(r, &e);
+			if (m > 0)
+				return blob_created(r, name, &md);
+		}
+		buf_free(&from);
+	}
+	has_digest = query_digest(r, "digest", &d);
+	if (has_digest < 0)
+		return 0;
+	if (upload_start(&a->st, name, has_digest ? d.alg : 0, &u, &e) < 0)
+		return http_error(r, &e);
+	if (has_digest)
+		return finish(a, r, name, u, &d);
+	session_headers(r, name, u);
+	upload_close(u);
+	return http_respond(r, 202, NULL, NULL, 0);
+}
+
+/* Content-Range of a PATCH: "a-b" (or "bytes a-b"); -1 when malformed. */
+static int parse_content_range(const char *h, long long *a, long long *b)
+{
+	char *e;
+
+	if (!strncmp(h, "bytes ", 6))
+		h += 6;
+	else if (!strncmp(h, "bytes=", 6))
+		h += 6;
+	if (*h < '0' || *h > '9')
+		return -1;
+	*a = strtoll(h, &e, 10);
+	if (*e != '-' || e[1] < '0' || e[1] > '9')
+		return -1;
+	*b = strtoll(e + 1, &e, 10);
+	if (*e && *e != '/')
+		return -1;
+	return *b >= *a ? 0 : -1;
+}
+
+static int upload_patch(struct http_req *r, const char *name, struct upload *u)
+{
+	const char *cr = http_param(r, "HTTP_CONTENT_RANGE");
+	struct err e = ERR_INIT;
+	long long a, b, expect = r->content_length;
+
+	if (cr && *cr) {
+		if (parse_content_range(cr, &a, &b) < 0 ||
+		    a != (long long)upload_offset(u)) {
+			session_headers(r, name, u);
+			return http_fail(r, ERR_RANGE_INVALID,
+					 "Content-Range does not continue the upload");
+		}
+		if (expect >= 0 && expect != b - a + 1)
+			return http_fail(r, ERR_SIZE_INVALID,
+					 "Content-Length does not match Content-Range");
+		expect = b - a + 1;
+	}
+	if (upload_append(u, http_read_body, r, expect, &e) < 0 ||
+	    upload_save(u, &e) < 0)
+		return http_error(r, &e);
+	session_headers(r, name, u);
+	return http_respond(r, 202, NULL, NULL, 0);
+}
+
+int h_upload(struct app *a, struct http_req *r, const char *name, const char *id)
+{
+	struct upload *u;
+	struct err e = ERR_INIT;
+	struct digest d;
+	int rc, q;
+
+	if (!strcmp(r->method, "POST") && !strcmp(id, ""))
+		return h_upload_start(a, r, name);
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
+	    strcmp(r->method, "PATCH") && strcmp(r->method, "PUT") &&
+	    strcmp(r->method, "DELETE"))
+		return http_fail(r, ERR_METHOD, "method not allowed on uploads");
+	if (!strcmp(r->method, "PUT")) {
+		/* Check the digest before touching the session, so a
+		 * malformed PUT leaves the upload usable. */
+		q = query_digest(r, "digest", &d);
+		if (q < 0)
+			return 0;
+		if (q == 0)
+			return http_fail(r, ERR_DIGEST_INVALID,
+					 "digest parameter is required");
+	}
+	if (upload_open(&a->st, name, id, &u, &e) < 0)
+		return http_error(r, &e);
+	if (!strcmp(r->method, "PUT"))
+		return finish(a, r, name, u, &d);
+	if (!strcmp(r->method, "PATCH")) {
+		rc = upload_patch(r, name, u);
+	} else if (!strcmp(r->method, "DELETE")) {
+		rc = upload_cancel(u, &e) < 0 ? http_error(r, &e) :
+						 http_respond(r, 204, NULL, NULL, 0);
+	} else {
+		session_headers(r, name, u);
+		rc = http_respond(r, 204, NULL, NULL, 0);
+	}
+	upload_close(u);
+	return rc;
+}

@@ -1,0 +1,160 @@
+/*
+ * h_manifests: manifest PUT/GET/HEAD and the tags list.
+ * Manifests are small (4 MiB at most), so unlike blobs the worker reads and
+ * writes their bytes itself.
+ */
+#include "handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "../core/manifest.h"
+#include "../core/name.h"
+#include "../core/banned.h"
+
+static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
+			  const struct manifest_ref *ref)
+{
+	struct buf body = BUF_INIT;
+	struct manifest_info mi;
+	struct err e = ERR_INIT;
+	char ds[DIGEST_STR_MAX];
+	int rd, rc;
+
+	/* Refuse an announced oversize body before reading any of it. */
+	if (r->content_length > (long long)MANIFEST_MAX)
+		return http_fail(r, ERR_TOO_LARGE, "manifest is larger than 4 MiB");
+	rd = http_read_all(r, MANIFEST_MAX, &body);
+	if (rd != 0) {
+		buf_free(&body);
+		if (rd > 0)
+			return http_fail(r, ERR_TOO_LARGE,
+					 "manifest is larger than 4 MiB");
+		return http_fail(r, ERR_MANIFEST_INVALID,
+				 "could not read the manifest");
+	}
+	rc = manifest_put(&a->st, name, ref, http_param(r, "CONTENT_TYPE"),
+			  body.s, body.len, &mi, &e);
+	buf_free(&body);
+	if (rc < 0)
+		return http_error(r, &e);
+	digest_format(&mi.digest, ds);
+	http_header(r, "Location", "/v2/%s/manifests/%s", name, ds);
+	http_header(r, "Docker-Content-Digest", "%s", ds);
+	if (mi.has_subject) {
+		digest_format(&mi.subject, ds);
+		http_header(r, "OCI-Subject", "%s", ds);
+	}
+	return http_respond(r, 201, NULL, NULL, 0);
+}
+
+static int manifest_get_h(struct app *a, struct http_req *r, const char *name,
+			  const struct manifest_ref *ref)
+{
+	struct buf body = BUF_INIT;
+	struct manifest_info mi;
+	struct err e = ERR_INIT;
+	char ds[DIGEST_STR_MAX];
+	int rc;
+
+	if (manifest_get(&a->st, name, ref, &body, &mi, &e) < 0) {
+		buf_free(&body);
+		return http_error(r, &e);
+	}
+	digest_format(&mi.digest, ds);
+	http_header(r, "Docker-Content-Digest", "%s", ds);
+	http_header(r, "ETag", "\"%s\"", ds);
+	rc = http_respond(r, 200, mi.media_type, body.s, body.len);
+	buf_free(&body);
+	return rc;
+}
+
+int h_manifest(struct app *a, struct http_req *r, const char *name,
+	       const char *refs)
+{
+	struct manifest_ref ref;
+	struct err e = ERR_INIT;
+
+	if (manifest_ref_parse(refs, &ref, &e) < 0)
+		return http_error(r, &e);
+	if (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))
+		return manifest_get_h(a, r, name, &ref);
+	if (!strcmp(r->method, "PUT"))
+		return manifest_put_h(a, r, name, &ref);
+	return http_fail(r, ERR_METHOD, "method not allowed on manifests");
+}
+
+/* n and last of a list request; -1 after answering with the error. */
+static int page_params(struct http_req *r, long *n, struct buf *last)
+{
+	struct buf v = BUF_INIT;
+	int q = http_query(r, "n", &v);
+	char *end;
+
+	*n = -1;
+	if (q < 0 || (q > 0 && (v.len == 0 || v.s[0] < '0' || v.s[0] > '9'))) {
+		buf_free(&v);
+		http_fail(r, ERR_PAGINATION_NUMBER_INVALID, "invalid n");
+		return -1;
+	}
+	if (q > 0) {
+		*n = strtol(v.s, &end, 10);
+		if (*end || *n < 0 || *n > 100000) {
+			buf_free(&v);
+			http_fail(r, ERR_PAGINATION_NUMBER_INVALID, "invalid n");
+			return -1;
+		}
+	}
+	buf_free(&v);
+	if (http_query(r, "last", last) < 0) {
+		http_fail(r, ERR_TAG_INVALID, "invalid last");
+		return -1;
+	}
+	return 0;
+}
+
+int h_tags(struct app *a, struct http_req *r, const char *name)
+{
+	struct store_list tags = { 0 };
+	struct buf last = BUF_INIT;
+	struct err e = ERR_INIT;
+	json_t *doc, *arr;
+	size_t i, from = 0, count = 0;
+	long n;
+	char *s;
+	int rc;
+
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+		return http_fail(r, ERR_METHOD, "method not allowed on tags");
+	if (page_params(r, &n, &last) < 0) {
+		buf_free(&last);
+		return 0;
+	}
+	if (store_tags(&a->st, name, &tags, &e) < 0) {
+		buf_free(&last);
+		return http_error(r, &e);
+	}
+	if (last.len)
+		while (from < tags.n && strcmp(tags.items[from], last.s) <= 0)
+			from++;
+	doc = json_object();
+	arr = json_array();
+	json_object_set_new(doc, "name", json_string(name));
+	for (i = from; i < tags.n && (n < 0 || count < (size_t)n); i++, count++)
+		json_array_append_new(arr, json_string(tags.items[i]));
+	json_object_set_new(doc, "tags", arr);
+	if (n >= 0 && i < tags.n && count > 0)
+		http_header(r, "Link", "</v2/%s/tags/list?n=%ld&last=%s>; rel=\"next\"",
+			    name, n, tags.items[i - 1]);
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	store_list_free(&tags);
+	buf_free(&last);
+	if (!s)
+		return http_fail(r, ERR_INTERNAL, "out of memory");
+	rc = http_respond(r, 200, "application/json", s, strlen(s));
+	free(s);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * handlers: one function per endpoint of the distribution spec. Each maps
+ * the request onto core/ calls and the result onto an answer; none touches
+ * a file itself.
+ *
+ * Contract: the router has validated the repository name (and nothing
+ * else); a handler validates the rest of its own input, answers exactly
+ * once, and returns 0 (-1 only when the answer itself could not be sent).
+ */
+#ifndef BERTH_HANDLERS_H
+#define BERTH_HANDLERS_H
+
+#include "http.h"
+#include "../core/store.h"
+
+struct app {
+	const struct config *cfg;
+	struct store st;
+};
+
+int h_blob(struct app *a, struct http_req *r, const char *name, const char *dg);
+int h_upload_start(struct app *a, struct http_req *r, const char *name);
+int h_upload(struct app *a, struct http_req *r, const char *name, const char *id);
+int h_manifest(struct app *a, struct http_req *r, const char *name,
+	       const char *ref);
+int h_tags(struct app *a, struct http_req *r, const char *name);
+
+/* Dispatches one request (routing, auth, read-only mode). */
+int router_handle(struct app *a, struct http_req *r);
+
+#endif

@@ -1,0 +1,263 @@
+/*
+ * http: parameters, body and answers of one FastCGI request (libfcgi).
+ * The status line is always explicit: mod_fcgid turns a 200 with a
+ * Location header into an internal redirect, and nginx defaults are not
+ * something to rely on either.
+ */
+#include "http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "../core/banned.h"
+
+int http_req_init(struct http_req *r, FCGX_Request *fr, const struct config *cfg)
+{
+	const char *uri, *cl, *q;
+	char *end;
+
+	memset(r, 0, sizeof(*r));
+	r->fr = fr;
+	r->cfg = cfg;
+	buf_init(&r->headers);
+	r->method = http_param(r, "REQUEST_METHOD");
+	if (!r->method)
+		r->method = "GET";
+	r->head = !strcmp(r->method, "HEAD");
+	uri = http_param(r, "REQUEST_URI");
+	if (!uri || !*uri)
+		uri = http_param(r, "DOCUMENT_URI");
+	if (!uri)
+		uri = "/";
+	q = strchr(uri, '?');
+	r->path = q ? strndup(uri, (size_t)(q - uri)) : strdup(uri);
+	if (!r->path)
+		return -1;
+	r->query = http_param(r, "QUERY_STRING");
+	if (!r->query)
+		r->query = "";
+	r->user = http_param(r, "REMOTE_USER");
+	if (r->user && !*r->user)
+		r->user = NULL;
+	r->content_length = -1;
+	cl = http_param(r, "CONTENT_LENGTH");
+	if (cl && *cl) {
+		long long v = strtoll(cl, &end, 10);
+		if (*end == 0 && v >= 0)
+			r->content_length = v;
+	}
+	return 0;
+}
+
+void http_req_free(struct http_req *r)
+{
+	free(r->path);
+	buf_free(&r->headers);
+}
+
+const char *http_param(const struct http_req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fr->envp);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int http_query(const struct http_req *r, const char *key, struct buf *out)
+{
+	const char *p = r->query;
+	size_t klen = strlen(key);
+
+	buf_reset(out);
+	while (*p) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		if (len >= klen && !strncmp(p, key, klen) &&
+		    (len == klen || p[klen] == '=')) {
+			const char *v = p + klen + (len > klen);
+			const char *end = p + len;
+			while (v < end) {
+				char c = *v;
+				if (c == '%') {
+					int hi, lo;
+					if (end - v < 3 || (hi = hexval(v[1])) < 0 ||
+					    (lo = hexval(v[2])) < 0)
+						return -1;
+					c = (char)(hi * 16 + lo);
+					v += 3;
+				} else {
+					if (c == '+')
+						c = ' ';
+					v++;
+				}
+				if (c == 0 || buf_addch(out, c) < 0)
+					return -1;
+			}
+			return 1;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+long http_read_body(void *req, char *buf, size_t len)
+{
+	struct http_req *r = req;
+	int n;
+
+	if (len > (1u << 30))
+		len = 1u << 30;
+	n = FCGX_GetStr(buf, (int)len, r->fr->in);
+	if (n > 0)
+		return n;
+	if (FCGX_GetError(r->fr->in)) {
+		r->body_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int http_read_all(struct http_req *r, size_t max, struct buf *out)
+{
+	for (;;) {
+		long n;
+		if (buf_grow(out, 65536) < 0)
+			return -1;
+		n = http_read_body(r, out->s + out->len, 65536);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		out->len += (size_t)n;
+		out->s[out->len] = 0;
+		if (out->len > max)
+			return 1;
+	}
+}
+
+void http_header(struct http_req *r, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_addf(&r->headers, "%s: ", name);
+	va_start(ap, fmt);
+	buf_vaddf(&r->headers, fmt, ap);
+	va_end(ap);
+	buf_adds(&r->headers, "\r\n");
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 416: return "Range Not Satisfiable";
+	case 500: return "Internal Server Error";
+	default: return "Unknown";
+	}
+}
+
+static int send_head(struct http_req *r, int status, const char *ct,
+		     long long length)
+{
+	FCGX_Stream *o = r->fr->out;
+	size_t i, j;
+
+	r->status = status;
+	r->bytes = length;
+	FCGX_FPrintF(o, "Status: %d %s\r\n", status, reason(status));
+	for (i = 0; i < r->cfg->nheaders; i++)
+		for (j = 0; j < r->cfg->headers[i].nvalues; j++)
+			FCGX_FPrintF(o, "%s: %s\r\n", r->cfg->headers[i].name,
+				     r->cfg->headers[i].values[j]);
+	if (ct)
+		FCGX_FPrintF(o, "Content-Type: %s\r\n", ct);
+	if (length >= 0)
+		FCGX_FPrintF(o, "Content-Length: %lld\r\n", length);
+	if (r->headers.len)
+		FCGX_PutStr(r->headers.s, (int)r->headers.len, o);
+	FCGX_PutStr("\r\n", 2, o);
+	return FCGX_GetError(o) ? -1 : 0;
+}
+
+int http_respond_head(struct http_req *r, int status, const char *content_type,
+		      long long length)
+{
+	return send_head(r, status, content_type, length);
+}
+
+int http_write(struct http_req *r, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		int chunk = len > (1u << 30) ? 1 << 30 : (int)len;
+		if (FCGX_PutStr(p, chunk, r->fr->out) != chunk)
+			return -1;
+		p += chunk;
+		len -= (size_t)chunk;
+	}
+	return 0;
+}
+
+int http_respond(struct http_req *r, int status, const char *content_type,
+		 const void *body, size_t len)
+{
+	if (send_head(r, status, len || content_type ? content_type : NULL,
+		      (long long)len) < 0)
+		return -1;
+	if (r->head || !len)
+		return 0;
+	return http_write(r, body, len);
+}
+
+int http_error(struct http_req *r, const struct err *e)
+{
+	json_t *doc;
+	char *s;
+	int rc, status = err_http_status(e->code);
+
+	doc = json_pack("{s:[{s:s,s:s}]}", "errors", "code",
+			err_code_name(e->code), "message",
+			e->msg[0] ? e->msg : err_code_name(e->code));
+	s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (status == 401 && r->cfg->htpasswd_realm)
+		http_header(r, "WWW-Authenticate", "Basic realm=\"%s\"",
+			    r->cfg->htpasswd_realm);
+	rc = http_respond(r, status, "application/json; charset=utf-8",
+			  s ? s : "", s ? strlen(s) : 0);
+	free(s);
+	return rc;
+}
+
+int http_fail(struct http_req *r, enum err_code code, const char *msg)
+{
+	struct err e = ERR_INIT;
+
+	err_set(&e, code, "%s", msg);
+	return http_error(r, &e);
+}

@@ -1,0 +1,165 @@
+/*
+ * router: from a URL path to a handler. Names may contain slashes and even
+ * the words "blobs" or "manifests", so the endpoint is recognised from the
+ * end of the path and whatever precedes it is the repository name, which
+ * must then pass the spec's grammar before any handler runs. The path is
+ * used as sent (REQUEST_URI, not percent-decoded): an encoded character is
+ * simply invalid in every part of the grammar.
+ */
+#include "handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "../core/auth.h"
+#include "../core/name.h"
+#include "../core/banned.h"
+
+enum route_kind { R_NONE, R_BASE, R_TAGS, R_MANIFEST, R_UPLOAD, R_BLOB };
+
+struct route {
+	enum route_kind kind;
+	char *name;        /* allocated */
+	const char *arg;   /* points into the path */
+};
+
+static int ends_with(const char *s, size_t len, const char *suffix, size_t *cut)
+{
+	size_t n = strlen(suffix);
+
+	if (len < n || memcmp(s + len - n, suffix, n))
+		return 0;
+	*cut = len - n;
+	return 1;
+}
+
+static void route_parse(const char *path, struct route *rt)
+{
+	const char *s, *slash;
+	size_t len, cut, hlen;
+
+	memset(rt, 0, sizeof(*rt));
+	if (!strcmp(path, "/v2/") || !strcmp(path, "/v2")) {
+		rt->kind = R_BASE;
+		return;
+	}
+	if (strncmp(path, "/v2/", 4))
+		return;
+	s = path + 4;
+	len = strlen(s);
+	if (ends_with(s, len, "/tags/list", &cut)) {
+		rt->kind = R_TAGS;
+		rt->name = strndup(s, cut);
+		return;
+	}
+	slash = strrchr(s, '/');
+	if (!slash)
+		return;
+	hlen = (size_t)(slash - s);
+	rt->arg = slash + 1;
+	if (ends_with(s, hlen, "/manifests", &cut))
+		rt->kind = R_MANIFEST;
+	else if (ends_with(s, hlen, "/blobs/uploads", &cut))
+		rt->kind = R_UPLOAD;
+	else if (ends_with(s, hlen, "/blobs", &cut))
+		rt->kind = !strcmp(rt->arg, "uploads") ? R_UPLOAD : R_BLOB;
+	else
+		return;
+	if (rt->kind == R_UPLOAD && !strcmp(rt->arg, "uploads"))
+		rt->arg = "";
+	rt->name = strndup(s, cut);
+}
+
+/* 0 when the request may go on; otherwise it has been answered. */
+static int check_auth(struct app *a, struct http_req *r)
+{
+	const char *h = http_param(r, "HTTP_AUTHORIZATION");
+	unsigned char dec[1024];
+	struct err e = ERR_INIT;
+	char *colon;
+	size_t n;
+	int len;
+
+	if (r->user || !a->cfg->htpasswd_path)
+		return 0;
+	if (!h || strncmp(h, "Basic ", 6))
+		goto deny;
+	h += 6;
+	n = strlen(h);
+	if (n == 0 || n > 4 * (sizeof(dec) / 3) - 4 || n % 4)
+		goto deny;
+	len = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n);
+	if (len < 0)
+		goto deny;
+	/* EVP_DecodeBlock counts '=' padding as zero bytes. */
+	while (n && h[--n] == '=')
+		len--;
+	dec[len] = 0;
+	if (memchr(dec, 0, (size_t)len) || !(colon = strchr((char *)dec, ':')))
+		goto deny;
+	*colon = 0;
+	if (auth_check(a->cfg->htpasswd_path, (char *)dec, colon + 1, &e) < 0)
+		goto deny;
+	n = strlen((char *)dec);
+	if (n >= sizeof(r->authuser))
+		goto deny;
+	memcpy(r->authuser, dec, n + 1);
+	r->user = r->authuser;
+	return 0;
+deny:
+	http_fail(r, ERR_UNAUTHORIZED, "authentication required");
+	return -1;
+}
+
+static int is_write(const char *m)
+{
+	return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") ||
+	       !strcmp(m, "DELETE");
+}
+
+int router_handle(struct app *a, struct http_req *r)
+{
+	struct route rt;
+	struct err e = ERR_INIT;
+	int rc;
+
+	if (check_auth(a, r) < 0)
+		return 0;
+	route_parse(r->path, &rt);
+	if (rt.kind == R_NONE)
+		return http_fail(r, ERR_NOT_FOUND, "no such endpoint");
+	if (rt.kind == R_BASE) {
+		if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+			return http_fail(r, ERR_METHOD, "method not allowed");
+		return http_respond(r, 200, "application/json", "{}", 2);
+	}
+	if (!rt.name)
+		return http_fail(r, ERR_INTERNAL, "out of memory");
+	if (name_repo_valid(rt.name, strlen(rt.name), &e) < 0) {
+		free(rt.name);
+		return http_error(r, &e);
+	}
+	if (a->cfg->readonly && is_write(r->method)) {
+		free(rt.name);
+		return http_fail(r, ERR_UNSUPPORTED,
+				 "the registry is in read-only mode");
+	}
+	switch (rt.kind) {
+	case R_TAGS:
+		rc = h_tags(a, r, rt.name);
+		break;
+	case R_MANIFEST:
+		rc = h_manifest(a, r, rt.name, rt.arg);
+		break;
+	case R_UPLOAD:
+		rc = h_upload(a, r, rt.name, rt.arg);
+		break;
+	default:
+		rc = h_blob(a, r, rt.name, rt.arg);
+		break;
+	}
+	free(rt.name);
+	return rc;
+}

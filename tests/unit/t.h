@@ -1,0 +1,28 @@
+/*
+ * t: the unit-test harness. CHECK records a result and goes on; each test
+ * file registers its functions in tests/unit/main.c. Output ends with the
+ * line "unit: N passed, N failed".
+ */
+#ifndef BERTH_T_H
+#define BERTH_T_H
+
+#include <stdio.h>
+
+extern int t_passed, t_failed;
+
+#define CHECK(cond) do { \
+	if (cond) { t_passed++; } else { t_failed++; \
+		fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } \
+} while (0)
+
+/* A fresh empty directory under /tmp for a test's store. */
+const char *t_tmpdir(void);
+
+void test_name(void);
+void test_digest(void);
+void test_store(void);
+void test_upload(void);
+void test_manifest(void);
+void test_config(void);
+
+#endif
