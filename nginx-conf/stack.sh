@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Starts and stops a local Berth stack: nginx (TLS, basic auth) in front of
+# spawn-fcgi and a berth-fcgi worker pool, all on 127.0.0.1:$PORT, with its
+# own state directory var/stack-$PORT so several stacks can run side by side
+# from one checkout. Used by `make run`/`make stop` and by the tests.
+#
+#   stack.sh start            uses PORT DATA_DIR WORKERS REGISTRY_USER
+#                             REGISTRY_PASSWORD, and BERTH_CONFIG (a config.yml
+#                             to use instead of the generated one)
+#   stack.sh stop PORT|all
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+PORT=${PORT:-5000}
+WORKERS=${WORKERS:-4}
+DATA_DIR=${DATA_DIR:-$top/var/data}
+REGISTRY_USER=${REGISTRY_USER:-berth}
+QUIET=${QUIET:-}
+bin=$top/build/berth-fcgi
+
+say() { [ -n "$QUIET" ] || echo "$@"; }
+
+stop_one() {
+	local s=$1 pid
+	for f in nginx.pid berth.pid; do
+		[ -f "$s/$f" ] || continue
+		pid=$(cat "$s/$f" 2>/dev/null || true)
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			for _ in $(seq 1 100); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		rm -f "$s/$f"
+	done
+	rm -f "$s/berth.sock"
+	say "stopped $(basename "$s")"
+}
+
+if [ "${1:-}" = stop ]; then
+	which=${2:-all}
+	shopt -s nullglob
+	if [ "$which" = all ]; then
+		for s in "$top"/var/stack-*; do stop_one "$s"; done
+	elif [ -d "$top/var/stack-$which" ]; then
+		stop_one "$top/var/stack-$which"
+	fi
+	exit 0
+fi
+[ "${1:-}" = start ] || { echo "usage: $0 start | stop PORT|all" >&2; exit 2; }
+
+case "$DATA_DIR" in /*) ;; *) DATA_DIR=$PWD/$DATA_DIR ;; esac
+s=$top/var/stack-$PORT
+mkdir -p "$s/log" "$s/tmp" "$s/tls" "$DATA_DIR"
+stop_one "$s" >/dev/null
+
+# A self-signed certificate valid for localhost and 127.0.0.1.
+if [ ! -s "$s/tls/cert.pem" ]; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 825 -sha256 \
+		-subj "/CN=localhost" \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout "$s/tls/key.pem" -out "$s/tls/cert.pem" 2>/dev/null
+	chmod 600 "$s/tls/key.pem"
+fi
+# Clients that take a certificate directory (skopeo, podman, docker's
+# certs.d) read CA certificates from *.crt files.
+mkdir -p "$s/ca" && cp "$s/tls/cert.pem" "$s/ca/ca.crt"
+
+# One user; the password is kept (0600) so a restart can print it again.
+if [ -n "${REGISTRY_PASSWORD:-}" ]; then
+	pass=$REGISTRY_PASSWORD
+elif [ -s "$s/password" ] && [ "$(cat "$s/user" 2>/dev/null)" = "$REGISTRY_USER" ]; then
+	pass=$(cat "$s/password")
+else
+	pass=$(openssl rand -hex 12)
+fi
+if [ "$(cat "$s/password" 2>/dev/null)" != "$pass" ] || [ "$(cat "$s/user" 2>/dev/null)" != "$REGISTRY_USER" ] || [ ! -s "$s/htpasswd" ]; then
+	( umask 077; printf '%s' "$pass" > "$s/password"; printf '%s' "$REGISTRY_USER" > "$s/user" )
+	printf '%s\n' "$pass" | "$bin" -p "$REGISTRY_USER" > "$s/htpasswd.tmp"
+	mv "$s/htpasswd.tmp" "$s/htpasswd"
+fi
+
+if [ -n "${BERTH_CONFIG:-}" ]; then
+	cp "$BERTH_CONFIG" "$s/config.yml"
+else
+	cat > "$s/config.yml" <<YML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $DATA_DIR
+  delete:
+    enabled: true
+auth:
+  htpasswd:
+    realm: Registry realm
+    path: $s/htpasswd
+berth:
+  webserver: nginx
+YML
+fi
+
+# The site is nginx-conf/berth.conf with its documented paths replaced.
+sed -e "s|listen 443 ssl;|listen 127.0.0.1:$PORT ssl;|" \
+    -e "s|/etc/berth/tls/|$s/tls/|g" \
+    -e "s|/etc/berth/htpasswd|$s/htpasswd|g" \
+    -e "s|unix:/run/berth/berth.sock|unix:$s/berth.sock|" \
+    -e "s|/var/lib/registry/|${DATA_DIR%/}/|" \
+    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+    -e "s|shared:berth_ssl:|shared:berth_ssl_$PORT:|" \
+    "$top/nginx-conf/berth.conf" > "$s/site.conf"
+cat > "$s/nginx.conf" <<NGX
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+worker_processes 2;
+pid $s/nginx.pid;
+error_log $s/log/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log $s/log/nginx-access.log;
+    client_body_temp_path $s/tmp/body;
+    fastcgi_temp_path $s/tmp/fastcgi;
+    proxy_temp_path $s/tmp/proxy;
+    uwsgi_temp_path $s/tmp/uwsgi;
+    scgi_temp_path $s/tmp/scgi;
+    include $s/site.conf;
+}
+NGX
+
+REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA_DIR \
+	spawn-fcgi -s "$s/berth.sock" -M 0600 -P "$s/berth.pid" -- \
+	"$bin" -c "$s/config.yml" -w "$WORKERS" -l "$s/log/berth.log" \
+	>"$s/log/spawn.log" 2>&1 || { cat "$s/log/spawn.log" >&2; exit 1; }
+nginx -e "$s/log/nginx-error.log" -c "$s/nginx.conf" -p "$s" \
+	|| { stop_one "$s"; exit 1; }
+
+for _ in $(seq 1 50); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$s/tls/cert.pem" \
+		-u "$REGISTRY_USER:$pass" "https://localhost:$PORT/v2/" || true)
+	[ "$code" = 200 ] && break
+	sleep 0.1
+done
+if [ "$code" != 200 ]; then
+	echo "the stack did not come up (GET /v2/ gave $code); logs in $s/log" >&2
+	exit 1
+fi
+
+[ -n "$QUIET" ] && exit 0
+cat <<EOT
+Berth is running at https://localhost:$PORT  (nginx + $WORKERS workers, data in $DATA_DIR)
+  user:        $REGISTRY_USER
+  password:    $pass
+  certificate: $s/ca/ca.crt   (trust it, or pass it to your client)
+  logs:        $s/log/
+
+skopeo:
+  skopeo copy --dest-cert-dir $s/ca --dest-creds $REGISTRY_USER:$pass \\
+      oci:./my-image:latest docker://localhost:$PORT/my-image:latest
+docker / podman:
+  mkdir -p /etc/docker/certs.d/localhost:$PORT && cp $s/ca/ca.crt /etc/docker/certs.d/localhost:$PORT/
+  docker login localhost:$PORT -u $REGISTRY_USER
+  docker push localhost:$PORT/my-image:latest
+Stop with: make stop PORT=$PORT
+EOT
