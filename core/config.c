@@ -496,6 +496,18 @@ static int load_env(struct ctx *x, char *const *env)
 				      (char)tolower((unsigned char)*p)) < 0)
 				return err_sys(x->e, "out of memory");
 		k = find_key(path.s);
+		/* REGISTRY_HTTP_TLS_CERTIFICATE: inside a free-form section. */
+		while (!k) {
+			char *dot = strrchr(path.s, '.');
+			if (!dot)
+				break;
+			buf_truncate(&path, (size_t)(dot - path.s));
+			k = find_key(path.s);
+			if (k && k->type != K_ANY && k->type != K_DRIVER)
+				k = NULL;
+			if (k)
+				break;
+		}
 		x->file = "environment";
 		if (!k) {
 			r = buf_addf(x->warn, "environment: ignoring unknown "
