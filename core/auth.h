@@ -1,10 +1,11 @@
 /*
  * auth: checking a user and password against an htpasswd file.
  *
- * The web server normally authenticates and hands Berth REMOTE_USER; this
- * is the second line, used when auth.htpasswd is configured but the request
- * arrived without REMOTE_USER (a web server site without auth_basic), so a
- * misconfigured front end does not open the registry to everyone.
+ * The web server normally authenticates too; when auth.htpasswd is
+ * configured Berth checks the Authorization header itself on every request
+ * as well. It cannot trust REMOTE_USER for that: nginx fills $remote_user
+ * from the client's header whether or not auth_basic checked it, so a site
+ * that lost its auth_basic line would otherwise let anyone in.
  *
  * Contract: auth_check() returns 0 only when the file has the user and the
  * password hashes to its entry with crypt(3) (libxcrypt: bcrypt $2y$/$2b$,

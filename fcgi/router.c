@@ -82,8 +82,11 @@ static int check_auth(struct app *a, struct http_req *r)
 	size_t n;
 	int len;
 
-	if (r->user || !a->cfg->htpasswd_path)
+	/* REMOTE_USER is not proof: nginx sets it from the client's own
+	 * header even where auth_basic is off. */
+	if (!a->cfg->htpasswd_path)
 		return 0;
+	r->user = NULL;
 	if (!h || strncmp(h, "Basic ", 6))
 		goto deny;
 	h += 6;

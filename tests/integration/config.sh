@@ -95,3 +95,8 @@ eq "no auth_basic, wrong password: 401" "$st" 401
 api GET /v2/
 expect "no auth_basic, right password: Berth lets it in" 200
 check "the log names the user Berth checked" grep -q 'GET /v2/ 200 2 [0-9.]*s tester' "$S/log/berth.log"
+printf 'newpass\n' | "$TOP/build/berth-fcgi" -p tester > "$S/htpasswd.new" && mv "$S/htpasswd.new" "$S/htpasswd"
+api GET /v2/
+expect "a changed password takes effect at once (old one refused)" 401 UNAUTHORIZED
+st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u tester:newpass "$URL/v2/")
+eq "the new password works" "$st" 200
