@@ -78,7 +78,7 @@ check-banned:
 unit: $(B)/test-unit
 	$(B)/test-unit
 
-test: deps-test check-banned all
+test: deps-test check-banned all asan fuzz-build
 	@bash tests/run.sh
 
 run: deps-run all
@@ -89,3 +89,33 @@ stop:
 
 clean:
 	rm -rf $(B)
+
+# --- sanitizers and fuzzers ---------------------------------------------
+# An ASan/UBSan build of everything, used by `make test` for the unit tests
+# and a share of the integration suite (tests/run.sh).
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan:
+	$(MAKE) --no-print-directory B=build/asan CFLAGS="$(SAN_FLAGS)" all
+
+# libFuzzer targets (clang), one per parser of client input. `make fuzz`
+# runs each for FUZZ_SECONDS; `make test` runs each briefly.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := names manifest config state http
+FUZZ_CC      := clang
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz-build: deps-build
+	@command -v $(FUZZ_CC) >/dev/null || $(call need,clang)
+	@mkdir -p build/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  extra=""; [ $$t = http ] && extra="fcgi/http.c -lfcgi"; \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -o build/fuzz/$$t tests/fuzz/fuzz_$$t.c $$extra $(CORE_SRC) $(LIBS) || exit 1; \
+	done
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$t; \
+	  echo "fuzz $$t ($(FUZZ_SECONDS)s)"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+	    > build/fuzz/$$t.log 2>&1 || { tail -40 build/fuzz/$$t.log; exit 1; }; \
+	  tail -1 build/fuzz/$$t.log; \
+	done
+.PHONY: asan fuzz fuzz-build

@@ -20,39 +20,6 @@
 #include "../core/upload.h"
 #include "../core/banned.h"
 
-/* Range "bytes=a-b", "bytes=a-", "bytes=-n" against size: 1 when a range
- * applies (start/end set), 0 when there is none, -1 when unsatisfiable. */
-static int parse_range(const char *h, long long size, long long *start,
-		       long long *end)
-{
-	char *e;
-	long long a, b;
-
-	if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
-		return 0;
-	h += 6;
-	if (*h == '-') {
-		b = strtoll(h + 1, &e, 10);
-		if (*e || b <= 0)
-			return -1;
-		*start = b > size ? 0 : size - b;
-		*end = size - 1;
-		return size ? 1 : -1;
-	}
-	a = strtoll(h, &e, 10);
-	if (e == h || *e != '-' || a < 0)
-		return 0;
-	h = e + 1;
-	b = *h ? strtoll(h, &e, 10) : size - 1;
-	if (*h && *e)
-		return 0;
-	if (a >= size || b < a)
-		return -1;
-	*start = a;
-	*end = b >= size ? size - 1 : b;
-	return 1;
-}
-
 /* Streams [start, end] of a blob when no web server can send it. */
 static int stream_blob(struct app *a, struct http_req *r, const struct digest *d,
 		       long long size)
@@ -62,7 +29,7 @@ static int stream_blob(struct app *a, struct http_req *r, const struct digest *d
 	int fd, rg, status = 200;
 	char chunk[65536];
 
-	rg = parse_range(http_param(r, "HTTP_RANGE"), size, &start, &end);
+	rg = http_parse_range(http_param(r, "HTTP_RANGE"), size, &start, &end);
 	if (rg < 0) {
 		http_header(r, "Content-Range", "bytes */%lld", size);
 		return http_respond(r, 416, NULL, NULL, 0);
@@ -254,26 +221,6 @@ int h_upload_start(struct app *a, struct http_req *r, const char *name)
 	return http_respond(r, 202, NULL, NULL, 0);
 }
 
-/* Content-Range of a PATCH: "a-b" (or "bytes a-b"); -1 when malformed. */
-static int parse_content_range(const char *h, long long *a, long long *b)
-{
-	char *e;
-
-	if (!strncmp(h, "bytes ", 6))
-		h += 6;
-	else if (!strncmp(h, "bytes=", 6))
-		h += 6;
-	if (*h < '0' || *h > '9')
-		return -1;
-	*a = strtoll(h, &e, 10);
-	if (*e != '-' || e[1] < '0' || e[1] > '9')
-		return -1;
-	*b = strtoll(e + 1, &e, 10);
-	if (*e && *e != '/')
-		return -1;
-	return *b >= *a ? 0 : -1;
-}
-
 static int upload_patch(struct http_req *r, const char *name, struct upload *u)
 {
 	const char *cr = http_param(r, "HTTP_CONTENT_RANGE");
@@ -281,7 +228,7 @@ static int upload_patch(struct http_req *r, const char *name, struct upload *u)
 	long long a, b, expect = r->content_length;
 
 	if (cr && *cr) {
-		if (parse_content_range(cr, &a, &b) < 0 ||
+		if (http_parse_content_range(cr, &a, &b) < 0 ||
 		    a != (long long)upload_offset(u)) {
 			session_headers(r, name, u);
 			return http_fail(r, ERR_RANGE_INVALID,

@@ -261,3 +261,59 @@ int http_fail(struct http_req *r, enum err_code code, const char *msg)
 	err_set(&e, code, "%s", msg);
 	return http_error(r, &e);
 }
+
+/* Range "bytes=a-b", "bytes=a-", "bytes=-n" against size: 1 when a range
+ * applies (start/end set), 0 when there is none, -1 when unsatisfiable. */
+int http_parse_range(const char *h, long long size, long long *start,
+		       long long *end)
+{
+	char *e;
+	long long a, b;
+
+	if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+		return 0;
+	h += 6;
+	if (*h == '-') {
+		b = strtoll(h + 1, &e, 10);
+		if (*e || b <= 0)
+			return -1;
+		*start = b > size ? 0 : size - b;
+		*end = size - 1;
+		return size ? 1 : -1;
+	}
+	a = strtoll(h, &e, 10);
+	if (e == h || *e != '-' || a < 0)
+		return 0;
+	h = e + 1;
+	b = *h ? strtoll(h, &e, 10) : size - 1;
+	if (*h && *e)
+		return 0;
+	if (a >= size || b < a)
+		return -1;
+	*start = a;
+	*end = b >= size ? size - 1 : b;
+	return 1;
+}
+
+/* Content-Range of a PATCH: "a-b" (or "bytes a-b"); -1 when malformed. */
+int http_parse_content_range(const char *h, long long *a, long long *b)
+{
+	char *e;
+
+	if (!strncmp(h, "bytes ", 6))
+		h += 6;
+	else if (!strncmp(h, "bytes=", 6))
+		h += 6;
+	if (*h < '0' || *h > '9')
+		return -1;
+	*a = strtoll(h, &e, 10);
+	if (*e != '-' || e[1] < '0' || e[1] > '9')
+		return -1;
+	*b = strtoll(e + 1, &e, 10);
+	if (*e && *e != '/')
+		return -1;
+	/* Far beyond any disk; keeps b - a + 1 from overflowing. */
+	if (*a > (1LL << 60) || *b > (1LL << 60))
+		return -1;
+	return *b >= *a ? 0 : -1;
+}

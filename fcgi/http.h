@@ -66,4 +66,12 @@ int http_fail(struct http_req *r, enum err_code code, const char *msg);
 /* Writes raw body bytes after http_respond_head(). */
 int http_write(struct http_req *r, const void *data, size_t len);
 
+/* A Range request header against a blob of size bytes: 1 with [start,
+ * end] set, 0 when there is no (usable) range, -1 when unsatisfiable. */
+int http_parse_range(const char *h, long long size, long long *start,
+		     long long *end);
+/* A PATCH's Content-Range ("a-b", "bytes a-b", optionally "/total"):
+ * 0 with a <= b set, -1 when malformed. */
+int http_parse_content_range(const char *h, long long *a, long long *b);
+
 #endif

@@ -16,7 +16,7 @@ WORKERS=${WORKERS:-4}
 DATA_DIR=${DATA_DIR:-$top/var/data}
 REGISTRY_USER=${REGISTRY_USER:-berth}
 QUIET=${QUIET:-}
-bin=$top/build/berth-fcgi
+bin=${BERTH_BIN:-$top/build/berth-fcgi}
 
 say() { [ -n "$QUIET" ] || echo "$@"; }
 
@@ -76,7 +76,8 @@ elif [ -s "$s/password" ] && [ "$(cat "$s/user" 2>/dev/null)" = "$REGISTRY_USER"
 else
 	pass=$(openssl rand -hex 12)
 fi
-if [ "$(cat "$s/password" 2>/dev/null)" != "$pass" ] || [ "$(cat "$s/user" 2>/dev/null)" != "$REGISTRY_USER" ] || [ ! -s "$s/htpasswd" ]; then
+if [ -n "${REGISTRY_PASSWORD:-}" ] || [ "$(cat "$s/password" 2>/dev/null)" != "$pass" ] ||
+	[ "$(cat "$s/user" 2>/dev/null)" != "$REGISTRY_USER" ] || [ ! -s "$s/htpasswd" ]; then
 	( umask 077; printf '%s' "$pass" > "$s/password"; printf '%s' "$REGISTRY_USER" > "$s/user" )
 	printf '%s\n' "$pass" | "$bin" -p "$REGISTRY_USER" > "$s/htpasswd.tmp"
 	mv "$s/htpasswd.tmp" "$s/htpasswd"
@@ -129,8 +130,8 @@ http {
 }
 NGX
 
-REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA_DIR \
-	spawn-fcgi -s "$s/berth.sock" -M 0600 -P "$s/berth.pid" -- \
+REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA_DIR ASAN_OPTIONS=${ASAN_OPTIONS:-} \
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-} spawn-fcgi -s "$s/berth.sock" -M 0600 -P "$s/berth.pid" -- \
 	"$bin" -c "$s/config.yml" -w "$WORKERS" -l "$s/log/berth.log" \
 	>"$s/log/spawn.log" 2>&1 || { cat "$s/log/spawn.log" >&2; exit 1; }
 nginx -e "$s/log/nginx-error.log" -c "$s/nginx.conf" -p "$s" \

@@ -26,6 +26,8 @@ eq() {
 start_stack() {
 	local port=$1 cfg=${2:-}
 	DATA=$OUT/data-$port
+	QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop "$port"
+	rm -rf "$TOP/var/stack-$port"
 	mkdir -p "$DATA"
 	PORT=$port DATA_DIR=$DATA WORKERS=${WORKERS:-3} QUIET=1 \
 		REGISTRY_USER=tester REGISTRY_PASSWORD=secret-$port \

@@ -27,8 +27,32 @@ pass=$((pass + ${p:-0}))
 fail=$((fail + ${f:-0}))
 [ $rc -ne 0 ] && [ "${f:-0}" = 0 ] && fail=$((fail + 1))
 
-for t in tests/integration/${TESTS:-*}.sh; do
-	name=$(basename "$t" .sh)
+if [ -z "${TESTS:-}" ]; then
+	echo "== unit (ASan/UBSan)"
+	ASAN_OPTIONS=detect_leaks=1 build/asan/test-unit > tests/out/unit-asan.log 2>&1
+	rc=$?
+	tail -1 tests/out/unit-asan.log
+	if [ $rc -eq 0 ]; then
+		echo "ok - unit tests under ASan/UBSan, no leaks"; pass=$((pass + 1))
+	else
+		echo "not ok - unit tests under ASan/UBSan"; tail -30 tests/out/unit-asan.log; fail=$((fail + 1))
+	fi
+	echo "== fuzz (${FUZZ_SECONDS:-8}s per target; make fuzz runs longer)"
+	for f in build/fuzz/*; do
+		[ -x "$f" ] && [ -f "$f" ] || continue
+		t=$(basename "$f")
+		mkdir -p "tests/out/fuzz-$t"
+		if "$f" -max_total_time="${FUZZ_SECONDS:-8}" -max_len=65536 "tests/out/fuzz-$t" \
+			"tests/fuzz/corpus/$t" > "tests/out/fuzz-$t.log" 2>&1; then
+			echo "ok - fuzz $t: $(tail -1 "tests/out/fuzz-$t.log")"; pass=$((pass + 1))
+		else
+			echo "not ok - fuzz $t"; tail -30 "tests/out/fuzz-$t.log"; fail=$((fail + 1))
+		fi
+	done
+fi
+
+run_one() { # run_one NAME SCRIPT: one integration test, counted
+	local name=$1 t=$2 start rc
 	echo "== $name"
 	start=$(date +%s)
 	timeout 600 bash "$t" > "tests/out/$name.log" 2>&1
@@ -41,6 +65,27 @@ for t in tests/integration/${TESTS:-*}.sh; do
 		fail=$((fail + 1))
 	fi
 	echo "   ($(( $(date +%s) - start ))s)"
+}
+
+for t in tests/integration/${TESTS:-*}.sh; do
+	run_one "$(basename "$t" .sh)" "$t"
 done
+
+# The same requests against ASan/UBSan workers: any report fails the run.
+if [ -z "${TESTS:-}" ]; then
+	rm -rf tests/out/asan-reports && mkdir -p tests/out/asan-reports
+	for t in api skopeo crash; do
+		BERTH_BIN=$top/build/asan/berth-fcgi \
+		ASAN_OPTIONS=detect_leaks=0:log_path=$top/tests/out/asan-reports/$t \
+		UBSAN_OPTIONS=print_stacktrace=1:log_path=$top/tests/out/asan-reports/$t \
+			run_one "$t-asan" "tests/integration/$t.sh"
+	done
+	if ls tests/out/asan-reports/* >/dev/null 2>&1; then
+		echo "not ok - sanitizer reports from workers:"; cat tests/out/asan-reports/* | head -60
+		fail=$((fail + 1))
+	else
+		echo "ok - no sanitizer report from any worker"; pass=$((pass + 1))
+	fi
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,0 +1,43 @@
+/* libFuzzer target: manifest validation and storage (manifest_put) on a
+ * throwaway store, with the first line of the input as the Content-Type. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../core/manifest.h"
+
+static struct store st;
+static int ready;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct err e = ERR_INIT;
+	struct manifest_ref ref;
+	struct manifest_info mi;
+	const uint8_t *nl = memchr(data, '\n', size);
+	char ct[128] = "";
+	char mt[128];
+	size_t n;
+
+	if (!ready) {
+		char dir[] = "/tmp/berth-fuzz-XXXXXX";
+		if (!mkdtemp(dir) || store_open(&st, dir, &e) < 0)
+			abort();
+		ready = 1;
+	}
+	if (nl) {
+		n = (size_t)(nl - data) < sizeof(ct) - 1 ? (size_t)(nl - data) : sizeof(ct) - 1;
+		memcpy(ct, data, n);
+		ct[n] = 0;
+		if (memchr(ct, 0, n))
+			return 0;
+		size -= (size_t)(nl - data) + 1;
+		data = nl + 1;
+	}
+	manifest_ref_parse("fuzz", &ref, &e);
+	manifest_put(&st, "fuzz/repo", &ref, ct, (const char *)data, size, &mi, &e);
+	manifest_media_type((const char *)data, size, mt, sizeof(mt));
+	return 0;
+}
