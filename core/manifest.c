@@ -345,3 +345,32 @@ out:
 	buf_free(&local);
 	return r;
 }
+
+int manifest_delete(const struct store *st, const char *name,
+		    const struct manifest_ref *ref, struct err *e)
+{
+	struct store_list tags = { 0 };
+	struct digest d;
+	struct err ignore = ERR_INIT;
+	size_t i;
+	int r = -1;
+
+	if (!ref->is_digest)
+		return store_tag_remove(st, name, ref->tag, e);
+	if (!store_link_exists(st, name, STORE_REVISION, &ref->digest))
+		return err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+	/* Tags first: a tag must never name a manifest the repository no
+	 * longer has. */
+	if (store_tags(st, name, &tags, e) < 0)
+		goto out;
+	for (i = 0; i < tags.n; i++)
+		if (store_tag_get(st, name, tags.items[i], &d, &ignore) == 0 &&
+		    digest_equal(&d, &ref->digest) &&
+		    store_tag_remove(st, name, tags.items[i], e) < 0 &&
+		    e->code != ERR_MANIFEST_UNKNOWN)
+			goto out;
+	r = store_link_remove(st, name, STORE_REVISION, &ref->digest, e);
+out:
+	store_list_free(&tags);
+	return r;
+}

@@ -57,6 +57,11 @@ int manifest_put(const struct store *st, const char *name,
 int manifest_get(const struct store *st, const char *name,
 		 const struct manifest_ref *ref, struct buf *body,
 		 struct manifest_info *out, struct err *e);
+/* DELETE of a manifest: by tag removes that tag alone; by digest removes
+ * every tag pointing at it, then the manifest from the repository (the
+ * bytes stay for GC). ERR_MANIFEST_UNKNOWN when there is nothing to do. */
+int manifest_delete(const struct store *st, const char *name,
+		    const struct manifest_ref *ref, struct err *e);
 /* The media type of a manifest's bytes (mediaType, else its shape). */
 int manifest_media_type(const char *body, size_t len, char *out, size_t outlen);
 

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "banned.h"
 
 int store_open(struct store *st, const char *rootdirectory, struct err *e)
@@ -456,6 +458,80 @@ int store_link_add(const struct store *st, const char *name,
 		return err_sys(e, "out of memory");
 	r = write_link(dir.s, d, e);
 	buf_free(&dir);
+	return r;
+}
+
+int store_link_remove(const struct store *st, const char *name,
+		      enum store_link_kind kind, const struct digest *d,
+		      struct err *e)
+{
+	struct buf dir = BUF_INIT, p = BUF_INIT;
+	int r = -1;
+
+	if (link_dir(st, name, kind, d, &dir) < 0 ||
+	    buf_addf(&p, "%s/link", dir.s) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (unlink(p.s) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			err_set(e, kind == STORE_LAYER ? ERR_BLOB_UNKNOWN :
+				ERR_MANIFEST_UNKNOWN, "%s unknown to registry",
+				kind == STORE_LAYER ? "blob" : "manifest");
+		else
+			err_sys(e, "unlink %s", p.s);
+		goto out;
+	}
+	/* The empty directory is registry:2's leftover too; removing it
+	 * keeps listings short. Someone re-linking meanwhile keeps it. */
+	rmdir(dir.s);
+	*strrchr(dir.s, '/') = 0;
+	r = store_fsync_dir(dir.s, e);
+out:
+	buf_free(&dir);
+	buf_free(&p);
+	return r;
+}
+
+int store_tag_remove(const struct store *st, const char *name, const char *tag,
+		     struct err *e)
+{
+	struct buf dir = BUF_INIT, gone = BUF_INIT, parent = BUF_INIT;
+	unsigned char rnd[8];
+	int r = -1;
+
+	if (buf_addf(&parent, "%s/repositories/%s/_manifests/tags", st->root,
+		     name) < 0 ||
+	    buf_addf(&dir, "%s/%s", parent.s, tag) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		err_set(e, ERR_INTERNAL, "random number generator failed");
+		goto out;
+	}
+	if (buf_addf(&gone, "%s/.deleted-%s-%02x%02x%02x%02x%02x%02x%02x%02x",
+		     parent.s, tag, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+		     rnd[5], rnd[6], rnd[7]) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (rename(dir.s, gone.s) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+		else
+			err_sys(e, "rename %s", dir.s);
+		goto out;
+	}
+	if (store_fsync_dir(parent.s, e) < 0)
+		goto out;
+	/* The tag is gone once renamed; what is left is only space. */
+	store_remove_tree(gone.s, e);
+	r = 0;
+out:
+	buf_free(&dir);
+	buf_free(&gone);
+	buf_free(&parent);
 	return r;
 }
 

@@ -66,11 +66,22 @@ int store_link_add(const struct store *st, const char *name,
 		   enum store_link_kind kind, const struct digest *d,
 		   struct err *e);
 
+/* Removes the repository's link to d (the blob itself stays for GC);
+ * ERR_BLOB_UNKNOWN / ERR_MANIFEST_UNKNOWN when there is none. */
+int store_link_remove(const struct store *st, const char *name,
+		      enum store_link_kind kind, const struct digest *d,
+		      struct err *e);
+
 /* The manifest a tag points at; ERR_MANIFEST_UNKNOWN when none. */
 int store_tag_get(const struct store *st, const char *name, const char *tag,
 		  struct digest *d, struct err *e);
 int store_tag_set(const struct store *st, const char *name, const char *tag,
 		  const struct digest *d, struct err *e);
+
+/* Removes a tag: its directory is renamed away first (one atomic step
+ * that readers see), then deleted. ERR_MANIFEST_UNKNOWN when absent. */
+int store_tag_remove(const struct store *st, const char *name, const char *tag,
+		     struct err *e);
 
 /* 1 when name is a repository (it has _manifests or _layers), else 0. */
 int store_repo_exists(const struct store *st, const char *name);

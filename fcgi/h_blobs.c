@@ -110,10 +110,19 @@ int h_blob(struct app *a, struct http_req *r, const char *name, const char *dg)
 	struct digest d;
 	struct err e = ERR_INIT;
 
-	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
+	    strcmp(r->method, "DELETE"))
 		return http_fail(r, ERR_METHOD, "method not allowed on blobs");
 	if (digest_parse(dg, &d, &e) < 0)
 		return http_error(r, &e);
+	if (!strcmp(r->method, "DELETE")) {
+		if (!a->cfg->delete_enabled)
+			return http_fail(r, ERR_UNSUPPORTED,
+					 "deletes are disabled (storage.delete.enabled)");
+		if (store_link_remove(&a->st, name, STORE_LAYER, &d, &e) < 0)
+			return http_error(r, &e);
+		return http_respond(r, 202, NULL, NULL, 0);
+	}
 	return blob_get(a, r, name, &d);
 }
 
@@ -271,8 +280,23 @@ int h_upload(struct app *a, struct http_req *r, const char *name, const char *id
 	}
 	if (upload_open(&a->st, name, id, &u, &e) < 0)
 		return http_error(r, &e);
-	if (!strcmp(r->method, "PUT"))
+	if (!strcmp(r->method, "PUT")) {
+		const char *cr = http_param(r, "HTTP_CONTENT_RANGE");
+		long long ca, cb;
+		/* A final chunk may name its range; it must continue the
+		 * upload like a PATCH's. */
+		if (cr && *cr && (http_parse_content_range(cr, &ca, &cb) < 0 ||
+				  ca != (long long)upload_offset(u) ||
+				  (r->content_length >= 0 &&
+				   r->content_length != cb - ca + 1))) {
+			session_headers(r, name, u);
+			rc = http_fail(r, ERR_RANGE_INVALID,
+				       "Content-Range does not continue the upload");
+			upload_close(u);
+			return rc;
+		}
 		return finish(a, r, name, u, &d);
+	}
 	if (!strcmp(r->method, "PATCH")) {
 		rc = upload_patch(r, name, u);
 	} else if (!strcmp(r->method, "DELETE")) {

@@ -83,6 +83,14 @@ int h_manifest(struct app *a, struct http_req *r, const char *name,
 		return manifest_get_h(a, r, name, &ref);
 	if (!strcmp(r->method, "PUT"))
 		return manifest_put_h(a, r, name, &ref);
+	if (!strcmp(r->method, "DELETE")) {
+		if (!a->cfg->delete_enabled)
+			return http_fail(r, ERR_UNSUPPORTED,
+					 "deletes are disabled (storage.delete.enabled)");
+		if (manifest_delete(&a->st, name, &ref, &e) < 0)
+			return http_error(r, &e);
+		return http_respond(r, 202, NULL, NULL, 0);
+	}
 	return http_fail(r, ERR_METHOD, "method not allowed on manifests");
 }
 

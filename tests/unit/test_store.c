@@ -251,6 +251,38 @@ void test_manifest(void)
 	CHECK(manifest_get(&st, "img", &ref, NULL, &mi2, &e) == 0 &&
 	      !strcmp(mi2.media_type, MT_DOCKER_MANIFEST));
 
+	/* Deletes: by tag removes the tag alone; by digest every tag on it. */
+	digest_format(&mi.digest, ms);
+	CHECK(manifest_ref_parse("foreign2", &ref, &e) == 0);
+	CHECK(manifest_put(&st, "img", &ref, MT_DOCKER_MANIFEST, m.s, m.len, &mi, &e) == 0);
+	CHECK(manifest_ref_parse("foreign", &ref, &e) == 0);
+	CHECK(manifest_delete(&st, "img", &ref, &e) == 0);
+	CHECK(manifest_get(&st, "img", &ref, NULL, &mi2, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
+	CHECK(manifest_delete(&st, "img", &ref, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
+	CHECK(manifest_ref_parse("foreign2", &ref, &e) == 0);
+	CHECK(manifest_get(&st, "img", &ref, NULL, &mi2, &e) == 0);
+	CHECK(manifest_ref_parse("again", &ref, &e) == 0);
+	CHECK(manifest_put(&st, "img", &ref, MT_DOCKER_MANIFEST, m.s, m.len, &mi, &e) == 0);
+	CHECK(manifest_ref_parse(ms, &ref, &e) == 0);
+	CHECK(manifest_delete(&st, "img", &ref, &e) == 0);
+	CHECK(manifest_get(&st, "img", &ref, NULL, &mi2, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
+	CHECK(manifest_delete(&st, "img", &ref, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
+	{
+		struct store_list tags = { 0 };
+		size_t i;
+		int left = 0;
+		CHECK(store_tags(&st, "img", &tags, &e) == 0);
+		for (i = 0; i < tags.n; i++)
+			if (!strcmp(tags.items[i], "foreign2") || !strcmp(tags.items[i], "again"))
+				left = 1;
+		CHECK(!left && tags.n == 2); /* latest, idx */
+		store_list_free(&tags);
+	}
+	CHECK(store_link_remove(&st, "img", STORE_LAYER, &layer, &e) == 0);
+	CHECK(!store_link_exists(&st, "img", STORE_LAYER, &layer));
+	CHECK(store_link_remove(&st, "img", STORE_LAYER, &layer, &e) < 0 && e.code == ERR_BLOB_UNKNOWN);
+	CHECK(store_blob_stat(&st, &layer, NULL, &e) == 0); /* bytes stay for GC */
+
 	buf_free(&m);
 	buf_free(&body);
 	store_close(&st);
