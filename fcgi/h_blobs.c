@@ -73,6 +73,7 @@ static int blob_get(struct app *a, struct http_req *r, const char *name,
 	struct buf rel = BUF_INIT;
 	struct err e = ERR_INIT;
 	off_t size;
+	int rc;
 
 	if (!store_link_exists(&a->st, name, STORE_LAYER, d))
 		return http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
@@ -93,13 +94,17 @@ static int blob_get(struct app *a, struct http_req *r, const char *name,
 		http_header(r, "X-Accel-Redirect", "%s%s",
 			    a->cfg->internal_prefix, rel.s);
 		buf_free(&rel);
-		return http_respond_head(r, 200, "application/octet-stream", -1);
+		rc = http_respond_head(r, 200, "application/octet-stream", -1);
+		r->bytes = (long long)size; /* what the web server will send */
+		return rc;
 	case CONFIG_WS_APACHE:
 		if (store_blob_path(&a->st, d, &rel) < 0)
 			return http_fail(r, ERR_INTERNAL, "out of memory");
 		http_header(r, "X-Sendfile", "%s", rel.s);
 		buf_free(&rel);
-		return http_respond_head(r, 200, "application/octet-stream", -1);
+		rc = http_respond_head(r, 200, "application/octet-stream", -1);
+		r->bytes = (long long)size;
+		return rc;
 	default:
 		return stream_blob(a, r, d, (long long)size);
 	}

@@ -106,7 +106,7 @@ static int serve(struct app *a)
 			router_handle(a, &r);
 			log_line("%s %s%s%s %d %lld %.3fs %s", r.method, r.path,
 				 r.query[0] ? "?" : "", r.query, r.status,
-				 r.bytes < 0 ? 0 : r.bytes, now_s() - t0,
+				 r.bytes < 0 || r.head ? 0 : r.bytes, now_s() - t0,
 				 r.user ? r.user : "-");
 			http_req_free(&r);
 		}

@@ -79,8 +79,10 @@ eq "GET Docker-Content-Digest (set by nginx's internal location)" "$(hdr Docker-
 eq "GET ETag" "$(hdr ETag)" "\"$D1\""
 eq "GET Content-Type" "$(hdr Content-Type)" "application/octet-stream"
 eq "GET sends one API version header" "$(hdr_count Docker-Distribution-Api-Version)" 1
-check "GET went through X-Accel-Redirect (no body bytes in the worker log)" \
-	grep -q "GET /v2/lib/one/blobs/$D1 200 -1\|GET /v2/lib/one/blobs/$D1 200 0 " "$S/log/berth.log"
+check "GET was sent by nginx's static module after X-Accel-Redirect (Last-Modified)" \
+	test -n "$(hdr Last-Modified)"
+check "the worker log counts the blob's bytes for its GET" \
+	grep -q "GET /v2/lib/one/blobs/$D1 200 100000 " "$S/log/berth.log"
 api GET "/v2/lib/one/blobs/$D1" -H 'Range: bytes=10-19'
 expect "Range GET 206" 206
 eq "Range GET Content-Range" "$(hdr Content-Range)" "bytes 10-19/100000"
@@ -306,3 +308,30 @@ check "every answer so far was JSON or empty (no HTML error pages)" \
 	bash -c "! grep -qi '<html' '$OUT/last-body'"
 check "worker log has one line per request with the user" \
 	grep -q 'PUT /v2/lib/img/manifests/v1 201 0 [0-9.]*s tester' "$S/log/berth.log"
+
+# --- sha512 digests
+head -c 70000 /dev/urandom > "$OUT/b5"
+D5=sha512:$(sha512sum "$OUT/b5" | cut -d' ' -f1)
+api POST "/v2/lib/five/blobs/uploads/?digest=$D5" --data-binary "@$OUT/b5"
+expect "monolithic push with a sha512 digest" 201
+eq "sha512 Docker-Content-Digest" "$(hdr Docker-Content-Digest)" "$D5"
+api GET "/v2/lib/five/blobs/$D5"
+check "a sha512 blob reads back" cmp -s "$OUT/last-body" "$OUT/b5"
+eq "sha512 blob ETag from nginx" "$(hdr ETag)" "\"$D5\""
+check "sha512 blob in registry:2's layout" \
+	test -f "$DATA/docker/registry/v2/blobs/sha512/${D5:7:2}/${D5:7}/data"
+api POST /v2/lib/five/blobs/uploads/
+LOC=$(hdr Location)
+api PATCH "$LOC" -H 'Transfer-Encoding: chunked' --data-binary "@$OUT/b5"
+api PUT "$LOC?digest=$D5"
+expect "chunked push finished with a sha512 digest" 201
+api PUT "/v2/lib/five/manifests/latest" -H "Content-Type: $V2" --data-binary "@$OUT/d1"
+expect "setup for sha512 manifest" 400 MANIFEST_BLOB_UNKNOWN
+api POST "/v2/lib/five/blobs/uploads/?mount=$DC&from=lib/dock"
+api POST "/v2/lib/five/blobs/uploads/?mount=$DL2&from=lib/dock"
+M5=sha512:$(sha512sum "$OUT/d1" | cut -d' ' -f1)
+api PUT "/v2/lib/five/manifests/$M5" -H "Content-Type: $V2" --data-binary "@$OUT/d1"
+expect "PUT manifest by sha512 digest" 201
+eq "its Docker-Content-Digest is the sha512" "$(hdr Docker-Content-Digest)" "$M5"
+api GET "/v2/lib/five/manifests/$M5"
+check "GET manifest by sha512 digest" cmp -s "$OUT/last-body" "$OUT/d1"

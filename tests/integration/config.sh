@@ -100,3 +100,49 @@ api GET /v2/
 expect "a changed password takes effect at once (old one refused)" 401 UNAUTHORIZED
 st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u tester:newpass "$URL/v2/")
 eq "the new password works" "$st" 200
+
+# berth.webserver: none -- the worker sends blob bytes itself, Range too.
+printf 'version: 0.1\nstorage:\n  delete:\n    enabled: true\nauth:\n  htpasswd:\n    realm: r\n    path: %s\nberth:\n  webserver: none\n' \
+	"$TOP/var/stack-15115/htpasswd" > "$OUT/none.yml"
+start_stack 15115 "$OUT/none.yml" || { not_ok "stack with webserver none starts"; exit 1; }
+head -c 300000 /dev/urandom > "$OUT/blob"
+D=$(push_blob plain/repo "$OUT/blob")
+api GET "/v2/plain/repo/blobs/$D"
+expect "webserver none: GET blob" 200
+check "webserver none: the worker sent the bytes" cmp -s "$OUT/last-body" "$OUT/blob"
+eq "webserver none: not nginx's static module (no Last-Modified)" "$(hdr Last-Modified)" ""
+eq "webserver none: Docker-Content-Digest" "$(hdr Docker-Content-Digest)" "$D"
+api GET "/v2/plain/repo/blobs/$D" -H 'Range: bytes=100-199'
+expect "webserver none: Range" 206
+eq "webserver none: Content-Range" "$(hdr Content-Range)" "bytes 100-199/300000"
+check "webserver none: the range's bytes" cmp -s "$OUT/last-body" <(tail -c +101 "$OUT/blob" | head -c 100)
+api GET "/v2/plain/repo/blobs/$D" -H 'Range: bytes=-10'
+check "webserver none: suffix range" cmp -s "$OUT/last-body" <(tail -c 10 "$OUT/blob")
+api GET "/v2/plain/repo/blobs/$D" -H 'Range: bytes=300000-'
+expect "webserver none: unsatisfiable range" 416
+
+# The registry:2 configs of the setup guides users follow today, read
+# where they are (../shared/seeds, beside the checkout) when present.
+SEEDS=$TOP/../shared/seeds
+if [ -d "$SEEDS" ]; then
+	n=0
+	for f in "$SEEDS"/*.txt; do
+		awk -v out="$OUT/seed-$(basename "$f" .txt)" '
+			/^ *```/ { if (inb) { inb=0; if (blk ~ /(^|\n)version: 0\.1/) { k++; print blk > (out "-" k ".yml"); close(out "-" k ".yml") } } else { inb=1; blk=""; match($0, /^ */); ind=RLENGTH } next }
+			inb { blk = blk substr($0, ind + 1) "\n" }' "$f"
+	done
+	for y in "$OUT"/seed-*.yml; do
+		[ -f "$y" ] || continue
+		n=$((n + 1))
+		check "setup guide config $(basename "$y") loads as it is" cfg "$y"
+	done
+	# The environment of the guides' compose files.
+	env_ok=$(REGISTRY_HTTP_TLS_CERTIFICATE=/certs/private-registry.crt \
+		REGISTRY_HTTP_TLS_KEY=/private/private-registry.key REGISTRY_HTTP_ADDR=0.0.0.0:5000 \
+		REGISTRY_AUTH=htpasswd REGISTRY_AUTH_HTPASSWD_PATH=/auth/passwd \
+		REGISTRY_AUTH_HTPASSWD_REALM='Registry Realm' REGISTRY_STORAGE_DELETE_ENABLED=yes \
+		REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/opt/registry/data \
+		"$B" -t >/dev/null 2>&1 && echo yes)
+	eq "the guides' compose environment loads" "$env_ok" yes
+	check "found the guides' configs ($n)" test "$n" -ge 3
+fi
