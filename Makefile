@@ -19,7 +19,7 @@ export PORT DATA_DIR WORKERS SERVER REGISTRY_USER REGISTRY_PASSWORD
 BUILD_DEPS := gcc make pkg-config libfcgi-dev libssl-dev libjansson-dev \
               libcrypt-dev libyaml-dev
 RUN_DEPS   := nginx spawn-fcgi openssl curl ca-certificates
-TEST_DEPS  := skopeo umoci busybox-static jq docker-registry apache2-utils \
+TEST_DEPS  := skopeo podman umoci busybox-static jq docker-registry apache2-utils \
               python3
 
 CORE_SRC := $(wildcard core/*.c)

@@ -5,8 +5,9 @@
 # from one checkout. Used by `make run`/`make stop` and by the tests.
 #
 #   stack.sh start            uses PORT DATA_DIR WORKERS REGISTRY_USER
-#                             REGISTRY_PASSWORD, and BERTH_CONFIG (a config.yml
-#                             to use instead of the generated one)
+#                             REGISTRY_PASSWORD, BERTH_CONFIG (a config.yml
+#                             to use instead of the generated one) and
+#                             HTTP_PORT (an extra plain-HTTP listener)
 #   stack.sh stop PORT|all
 set -euo pipefail
 
@@ -105,7 +106,11 @@ YML
 fi
 
 # The site is nginx-conf/berth.conf with its documented paths replaced.
-sed -e "s|listen 443 ssl;|listen 127.0.0.1:$PORT ssl;|" \
+# HTTP_PORT adds a plain-HTTP listener (an "insecure registry" for clients
+# that are told so, such as `docker manifest push --insecure`).
+plain=""
+[ -n "${HTTP_PORT:-}" ] && plain="\\n    listen 127.0.0.1:$HTTP_PORT;"
+sed -e "s|listen 443 ssl;|listen 127.0.0.1:$PORT ssl;$plain|" \
     -e "s|/etc/berth/tls/|$s/tls/|g" \
     -e "s|/etc/berth/htpasswd|$s/htpasswd|g" \
     -e "s|unix:/run/berth/berth.sock|unix:$s/berth.sock|" \
