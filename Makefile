@@ -119,3 +119,9 @@ fuzz: fuzz-build
 	  tail -1 build/fuzz/$$t.log; \
 	done
 .PHONY: asan fuzz fuzz-build
+
+# A benchmark, not a test: Berth vs docker-registry vs nginx serving a file.
+bench: deps-test all
+	$(call need,wrk bc)
+	@bash tests/bench.sh
+.PHONY: bench
