@@ -126,7 +126,7 @@ out:
 	return r;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int store_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -154,7 +154,7 @@ static int write_temp(const char *dir, const char *name, const void *data,
 	fd = mkostemp(tmp->s, O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, "create temp file in %s", dir);
-	if (fchmod(fd, 0644) < 0 || write_all(fd, data, len) < 0 ||
+	if (fchmod(fd, 0644) < 0 || store_write_all(fd, data, len) < 0 ||
 	    fsync(fd) < 0) {
 		err_sys(e, "write %s", tmp->s);
 		close(fd);

@@ -107,6 +107,8 @@ int store_write_file(const char *dir, const char *name, const void *data,
 /* Reads a file of at most max bytes. ERR_NOT_FOUND when it is missing. */
 int store_read_file(const char *path, size_t max, struct buf *out,
 		    struct err *e);
+/* write(2) until all of data is written (EINTR and short writes). */
+int store_write_all(int fd, const void *data, size_t len);
 /* rm -rf of a directory tree (uploads); missing is not an error. */
 int store_remove_tree(const char *path, struct err *e);
 

@@ -281,21 +281,6 @@ fail:
 	return -1;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 		  long long expect, struct err *e)
 {
@@ -333,7 +318,7 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 			}
 			break;
 		}
-		if (write_all(u->fd, chunk, (size_t)n) < 0) {
+		if (store_write_all(u->fd, chunk, (size_t)n) < 0) {
 			err_sys(e, "write %s", u->data.s);
 			goto out;
 		}

@@ -173,13 +173,13 @@ static int query_digest(struct http_req *r, const char *key, struct digest *d)
 	return rc;
 }
 
-static int finish(struct app *a, struct http_req *r, const char *name,
-		  struct upload *u, const struct digest *d)
+/* Appends the body of the final request, commits, answers, closes u. */
+static int finish(struct http_req *r, const char *name, struct upload *u,
+		  const struct digest *d)
 {
 	struct err e = ERR_INIT;
 	int rc;
 
-	(void)a;
 	if (upload_append(u, http_read_body, r, r->content_length, &e) < 0 ||
 	    upload_commit(u, d, &e) < 0)
 		rc = http_error(r, &e);
@@ -229,7 +229,7 @@ int h_upload_start(struct app *a, struct http_req *r, const char *name)
 	if (upload_start(&a->st, name, has_digest ? d.alg : 0, &u, &e) < 0)
 		return http_error(r, &e);
 	if (has_digest)
-		return finish(a, r, name, u, &d);
+		return finish(r, name, u, &d);
 	session_headers(r, name, u);
 	upload_close(u);
 	return http_respond(r, 202, NULL, NULL, 0);
@@ -300,7 +300,7 @@ int h_upload(struct app *a, struct http_req *r, const char *name, const char *id
 			upload_close(u);
 			return rc;
 		}
-		return finish(a, r, name, u, &d);
+		return finish(r, name, u, &d);
 	}
 	if (!strcmp(r->method, "PATCH")) {
 		rc = upload_patch(r, name, u);
