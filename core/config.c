@@ -36,8 +36,8 @@ static const struct key keys[] = {
 	{ "log.formatter", K_STR, 0, "Berth writes one plain line per request" },
 	{ "log.fields", K_ANY, 0, "Berth writes one plain line per request" },
 	{ "log.hooks", K_ANY, 0, "no log hooks in Berth" },
-	{ "log.accesslog", K_MAP, 0, NULL },
-	{ "log.accesslog.disabled", K_BOOL, 0, "the web server keeps the access log" },
+	{ "log.accesslog", K_MAP, 1, NULL },
+	{ "log.accesslog.disabled", K_BOOL, 1, NULL },
 	{ "loglevel", K_LEVEL, 1, NULL },
 	{ "storage", K_MAP, 1, NULL },
 	{ "storage.filesystem", K_MAP, 1, NULL },
@@ -240,6 +240,8 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 			c->delete_enabled = b;
 		else if (!strcmp(k->path, "storage.maintenance.readonly.enabled"))
 			c->readonly = b;
+		else if (!strcmp(k->path, "log.accesslog.disabled"))
+			c->accesslog_disabled = b;
 		return 0;
 	case K_INT:
 		if (parse_int(v, &n) < 0)
@@ -593,6 +595,8 @@ int config_dump(const struct config *c, struct buf *out)
 	r |= buf_addf(out, "storage.maintenance.readonly.enabled: %s\n",
 		      c->readonly ? "true" : "false");
 	r |= buf_addf(out, "log.level: %s\n", levels[c->log_level]);
+	r |= buf_addf(out, "log.accesslog.disabled: %s\n",
+		      c->accesslog_disabled ? "true" : "false");
 	r |= buf_addf(out, "auth.htpasswd.realm: %s\n",
 		      c->htpasswd_realm ? c->htpasswd_realm : "");
 	r |= buf_addf(out, "auth.htpasswd.path: %s\n",

@@ -34,6 +34,7 @@ struct config {
 	int delete_enabled;         /* storage.delete.enabled */
 	int readonly;               /* storage.maintenance.readonly.enabled */
 	int log_level;              /* 0 error .. 3 debug (log.level) */
+	int accesslog_disabled;     /* log.accesslog.disabled */
 	char *htpasswd_realm;       /* auth.htpasswd.realm */
 	char *htpasswd_path;        /* auth.htpasswd.path */
 	struct config_header *headers; /* http.headers */

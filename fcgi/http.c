@@ -245,6 +245,8 @@ int http_error(struct http_req *r, const struct err *e)
 			e->msg[0] ? e->msg : err_code_name(e->code));
 	s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
+	r->errcode = err_code_name(e->code);
+	snprintf(r->detail, sizeof(r->detail), "%s", e->detail[0] ? e->detail : e->msg);
 	if (status == 401 && r->cfg->htpasswd_realm)
 		http_header(r, "WWW-Authenticate", "Basic realm=\"%s\"",
 			    r->cfg->htpasswd_realm);

@@ -32,6 +32,8 @@ struct http_req {
 	int status;
 	long long bytes;     /* body bytes announced */
 	int body_failed;     /* reading the body failed (client gone) */
+	const char *errcode; /* the spec code of an error answer, for the log */
+	char detail[512];    /* what failed inside, for the log, never sent */
 };
 
 int http_req_init(struct http_req *r, FCGX_Request *fr, const struct config *cfg);

@@ -67,6 +67,24 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The access line (unless log.accesslog.disabled), then what went wrong:
+ * the inside story of a 5xx always (it is never sent to the client), and
+ * of a refused request at log.level debug. */
+static void log_request(const struct config *cfg, const struct http_req *r,
+			double secs)
+{
+	if (!cfg->accesslog_disabled)
+		log_line("%s %s%s%s %d %lld %.3fs %s", r->method, r->path,
+			 r->query[0] ? "?" : "", r->query, r->status,
+			 r->bytes < 0 || r->head ? 0 : r->bytes, secs,
+			 r->user ? r->user : "-");
+	if (r->status >= 500 && r->detail[0])
+		log_line("error: %s %s: %s", r->method, r->path, r->detail);
+	else if (r->errcode && cfg->log_level >= CONFIG_LOG_DEBUG)
+		log_line("debug: %s %s: %s %s", r->method, r->path, r->errcode,
+			 r->detail);
+}
+
 static void on_term_idle(int sig)
 {
 	(void)sig;
@@ -104,10 +122,7 @@ static int serve(struct app *a)
 			log_line("error: out of memory");
 		} else {
 			router_handle(a, &r);
-			log_line("%s %s%s%s %d %lld %.3fs %s", r.method, r.path,
-				 r.query[0] ? "?" : "", r.query, r.status,
-				 r.bytes < 0 || r.head ? 0 : r.bytes, now_s() - t0,
-				 r.user ? r.user : "-");
+			log_request(a->cfg, &r, now_s() - t0);
 			http_req_free(&r);
 		}
 		FCGX_Finish_r(&fr);

@@ -335,3 +335,13 @@ expect "PUT manifest by sha512 digest" 201
 eq "its Docker-Content-Digest is the sha512" "$(hdr Docker-Content-Digest)" "$M5"
 api GET "/v2/lib/five/manifests/$M5"
 check "GET manifest by sha512 digest" cmp -s "$OUT/last-body" "$OUT/d1"
+
+# --- a failure inside the store: 500 with the spec's body, no path in it;
+# the path and errno go to the log.
+mkdir -p "$DATA/docker/registry/v2/repositories/broken/repo"
+touch "$DATA/docker/registry/v2/repositories/broken/repo/_uploads"
+api POST /v2/broken/repo/blobs/uploads/
+expect "a store failure is a 500 with the spec's JSON" 500 UNKNOWN
+check "its body names no path" bash -c "! grep -q '/' '$OUT/last-body'"
+check "the log has what failed, with the path" \
+	grep -q "error: POST /v2/broken/repo/blobs/uploads/: mkdir .*_uploads.*: Not a directory" "$S/log/berth.log"
