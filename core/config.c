@@ -87,7 +87,8 @@ static const struct key keys[] = {
 	{ "middleware", K_ANY, 0, "no middleware in Berth" },
 	{ "reporting", K_ANY, 0, "no reporting in Berth" },
 	{ "policy", K_ANY, 0, "no repository class policy in Berth" },
-	{ "catalog", K_ANY, 0, "the catalog endpoint comes later" },
+	{ "catalog", K_MAP, 1, NULL },
+	{ "catalog.maxentries", K_INT, 1, NULL },
 	{ "berth", K_MAP, 1, NULL },
 	{ "berth.webserver", K_WEBSERVER, 1, NULL },
 	{ "berth.internalprefix", K_STR, 1, NULL },
@@ -246,6 +247,12 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 	case K_INT:
 		if (parse_int(v, &n) < 0)
 			return fail(x, line, "%s: '%s' is not a number", k->path, v);
+		if (!strcmp(k->path, "catalog.maxentries")) {
+			if (n < 1 || n > 100000)
+				return fail(x, line, "%s: must be 1 to 100000",
+					    k->path);
+			c->catalog_maxentries = n;
+		}
 		if (!strcmp(k->path, "berth.workers")) {
 			if (n < 1 || n > 1024)
 				return fail(x, line, "%s: must be 1 to 1024",
@@ -550,6 +557,7 @@ int config_load(const char *path, char *const *env, struct config *c,
 	c->log_level = CONFIG_LOG_INFO;
 	c->webserver = CONFIG_WS_NGINX;
 	c->workers = 4;
+	c->catalog_maxentries = 1000;
 	if (set_str(&c->rootdirectory, "/var/lib/registry") < 0 ||
 	    set_str(&c->internal_prefix, "/_berth/") < 0 ||
 	    set_str(&c->logfile, "") < 0) {
@@ -607,6 +615,7 @@ int config_dump(const struct config *c, struct buf *out)
 			r |= buf_addf(out, " [%s]", c->headers[i].values[j]);
 		r |= buf_adds(out, "\n");
 	}
+	r |= buf_addf(out, "catalog.maxentries: %ld\n", c->catalog_maxentries);
 	r |= buf_addf(out, "berth.webserver: %s\n", ws[c->webserver]);
 	r |= buf_addf(out, "berth.internalprefix: %s\n", c->internal_prefix);
 	r |= buf_addf(out, "berth.logfile: %s\n", c->logfile[0] ? c->logfile : "(stderr)");

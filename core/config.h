@@ -43,6 +43,7 @@ struct config {
 	char *internal_prefix;      /* berth.internalprefix */
 	char *logfile;              /* berth.logfile ("" = stderr) */
 	long workers;               /* berth.workers */
+	long catalog_maxentries;    /* catalog.maxentries */
 };
 
 enum { CONFIG_LOG_ERROR, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };

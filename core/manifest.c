@@ -8,6 +8,8 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "catalog.h"
+#include "referrers.h"
 #include "name.h"
 #include "banned.h"
 
@@ -245,6 +247,34 @@ int manifest_media_type(const char *body, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
+/* Records the manifest in its subject's referrers, with the descriptor the
+ * referrers API answers: artifactType is the manifest's, else its config's
+ * mediaType. */
+static int add_referrer(const struct store *st, const char *name, json_t *root,
+			const struct manifest_info *mi, size_t len, struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+	json_t *desc, *at, *ann;
+	int r;
+
+	digest_format(&mi->digest, ds);
+	desc = json_pack("{s:s,s:s,s:I}", "mediaType", mi->media_type, "digest",
+			 ds, "size", (json_int_t)len);
+	if (!desc)
+		return err_sys(e, "out of memory");
+	at = json_object_get(root, "artifactType");
+	if (!json_is_string(at))
+		at = json_object_get(json_object_get(root, "config"), "mediaType");
+	if (json_is_string(at))
+		json_object_set(desc, "artifactType", at);
+	ann = json_object_get(root, "annotations");
+	if (json_is_object(ann))
+		json_object_set(desc, "annotations", ann);
+	r = referrers_add(st, name, &mi->subject, &mi->digest, desc, e);
+	json_decref(desc);
+	return r;
+}
+
 int manifest_put(const struct store *st, const char *name,
 		 const struct manifest_ref *ref, const char *content_type,
 		 const char *body, size_t len, struct manifest_info *out,
@@ -298,6 +328,11 @@ int manifest_put(const struct store *st, const char *name,
 		goto out;
 	if (!ref->is_digest && store_tag_set(st, name, ref->tag, &out->digest, e) < 0)
 		goto out;
+	if (out->has_subject &&
+	    add_referrer(st, name, root, out, len, e) < 0)
+		goto out;
+	if (catalog_add(st, name, e) < 0)
+		goto out;
 	r = 0;
 out:
 	json_decref(root);
@@ -346,6 +381,30 @@ out:
 	return r;
 }
 
+/* Takes a manifest out of its subject's referrers (if it has a subject). */
+static int drop_referrer(const struct store *st, const char *name,
+			 const struct digest *d, struct err *e)
+{
+	struct buf body = BUF_INIT;
+	struct err ignore = ERR_INIT;
+	struct digest subject;
+	json_t *root, *sd;
+	int r = 0;
+
+	if (store_blob_read(st, d, MANIFEST_READ_MAX, &body, &ignore) < 0) {
+		buf_free(&body);
+		return 0; /* nothing to read, nothing indexed from it */
+	}
+	root = json_loadb(body.s, body.len, 0, NULL);
+	sd = json_object_get(json_object_get(root, "subject"), "digest");
+	if (json_is_string(sd) &&
+	    digest_parse(json_string_value(sd), &subject, &ignore) == 0)
+		r = referrers_remove(st, name, &subject, d, e);
+	json_decref(root);
+	buf_free(&body);
+	return r;
+}
+
 int manifest_delete(const struct store *st, const char *name,
 		    const struct manifest_ref *ref, struct err *e)
 {
@@ -355,8 +414,11 @@ int manifest_delete(const struct store *st, const char *name,
 	size_t i;
 	int r = -1;
 
-	if (!ref->is_digest)
-		return store_tag_remove(st, name, ref->tag, e);
+	if (!ref->is_digest) {
+		if (store_tag_remove(st, name, ref->tag, e) < 0)
+			return -1;
+		return catalog_drop_if_empty(st, name, e);
+	}
 	if (!store_link_exists(st, name, STORE_REVISION, &ref->digest))
 		return err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
 	/* Tags first: a tag must never name a manifest the repository no
@@ -369,7 +431,11 @@ int manifest_delete(const struct store *st, const char *name,
 		    store_tag_remove(st, name, tags.items[i], e) < 0 &&
 		    e->code != ERR_MANIFEST_UNKNOWN)
 			goto out;
+	if (drop_referrer(st, name, &ref->digest, e) < 0)
+		goto out;
 	r = store_link_remove(st, name, STORE_REVISION, &ref->digest, e);
+	if (r == 0)
+		r = catalog_drop_if_empty(st, name, e);
 out:
 	store_list_free(&tags);
 	return r;

@@ -606,7 +606,7 @@ void store_list_free(struct store_list *l)
 	l->n = l->cap = 0;
 }
 
-static int list_push(struct store_list *l, const char *s)
+int store_list_add(struct store_list *l, const char *s)
 {
 	char *c;
 
@@ -670,7 +670,7 @@ int store_tags(const struct store *st, const char *name,
 		has = fstatat(fd, rel.s, &sb, 0) == 0 && S_ISREG(sb.st_mode) &&
 		      sb.st_size > 0;
 		buf_free(&rel);
-		if (has && list_push(out, de->d_name) < 0) {
+		if (has && store_list_add(out, de->d_name) < 0) {
 			err_sys(e, "out of memory");
 			goto out;
 		}

@@ -91,6 +91,8 @@ struct store_list {
 	size_t n, cap;
 };
 void store_list_free(struct store_list *l);
+/* Appends a copy of s; -1 when out of memory. */
+int store_list_add(struct store_list *l, const char *s);
 /* The repository's tags in strcmp order; ERR_NAME_UNKNOWN when the
  * repository does not exist. */
 int store_tags(const struct store *st, const char *name,

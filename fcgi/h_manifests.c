@@ -10,8 +10,10 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "../core/catalog.h"
 #include "../core/manifest.h"
 #include "../core/name.h"
+#include "../core/referrers.h"
 #include "../core/banned.h"
 
 static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
@@ -95,7 +97,7 @@ int h_manifest(struct app *a, struct http_req *r, const char *name,
 }
 
 /* n and last of a list request; -1 after answering with the error. */
-static int page_params(struct http_req *r, long *n, struct buf *last)
+static int page_params(struct http_req *r, long max, long *n, struct buf *last)
 {
 	struct buf v = BUF_INIT;
 	int q = http_query(r, "n", &v);
@@ -109,7 +111,7 @@ static int page_params(struct http_req *r, long *n, struct buf *last)
 	}
 	if (q > 0) {
 		*n = strtol(v.s, &end, 10);
-		if (*end || *n < 0 || *n > 100000) {
+		if (*end || *n < 0 || *n > max) {
 			buf_free(&v);
 			http_fail(r, ERR_PAGINATION_NUMBER_INVALID, "invalid n");
 			return -1;
@@ -136,7 +138,7 @@ int h_tags(struct app *a, struct http_req *r, const char *name)
 
 	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
 		return http_fail(r, ERR_METHOD, "method not allowed on tags");
-	if (page_params(r, &n, &last) < 0) {
+	if (page_params(r, 100000, &n, &last) < 0) {
 		buf_free(&last);
 		return 0;
 	}
@@ -163,6 +165,86 @@ int h_tags(struct app *a, struct http_req *r, const char *name)
 	if (!s)
 		return http_fail(r, ERR_INTERNAL, "out of memory");
 	rc = http_respond(r, 200, "application/json", s, strlen(s));
+	free(s);
+	return rc;
+}
+
+int h_catalog(struct app *a, struct http_req *r)
+{
+	struct store_list repos = { 0 };
+	struct buf last = BUF_INIT;
+	struct err e = ERR_INIT;
+	json_t *doc, *arr;
+	size_t i;
+	long n;
+	int more, rc;
+	char *s;
+
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+		return http_fail(r, ERR_METHOD, "method not allowed on the catalog");
+	/* n is capped by catalog.maxentries: no client picks the size of
+	 * what a worker allocates. */
+	if (page_params(r, a->cfg->catalog_maxentries, &n, &last) < 0) {
+		buf_free(&last);
+		return 0;
+	}
+	if (n < 0)
+		n = a->cfg->catalog_maxentries;
+	if (catalog_list(&a->st, last.len ? last.s : NULL, (size_t)n, &repos,
+			 &more, &e) < 0) {
+		buf_free(&last);
+		return http_error(r, &e);
+	}
+	doc = json_object();
+	arr = json_array();
+	for (i = 0; i < repos.n; i++)
+		json_array_append_new(arr, json_string(repos.items[i]));
+	json_object_set_new(doc, "repositories", arr);
+	if (more && repos.n)
+		http_header(r, "Link", "</v2/_catalog?n=%ld&last=%s>; rel=\"next\"",
+			    n, repos.items[repos.n - 1]);
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	store_list_free(&repos);
+	buf_free(&last);
+	if (!s)
+		return http_fail(r, ERR_INTERNAL, "out of memory");
+	rc = http_respond(r, 200, "application/json", s, strlen(s));
+	free(s);
+	return rc;
+}
+
+int h_referrers(struct app *a, struct http_req *r, const char *name,
+		const char *dg)
+{
+	struct digest d;
+	struct err e = ERR_INIT;
+	struct buf at = BUF_INIT;
+	json_t *idx;
+	char *s;
+	int q, rc;
+
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+		return http_fail(r, ERR_METHOD, "method not allowed on referrers");
+	if (digest_parse(dg, &d, &e) < 0)
+		return http_error(r, &e);
+	q = http_query(r, "artifactType", &at);
+	if (q < 0) {
+		buf_free(&at);
+		return http_fail(r, ERR_UNSUPPORTED, "malformed artifactType");
+	}
+	if (referrers_list(&a->st, name, &d, q > 0 ? at.s : NULL, &idx, &e) < 0) {
+		buf_free(&at);
+		return http_error(r, &e);
+	}
+	buf_free(&at);
+	if (q > 0)
+		http_header(r, "OCI-Filters-Applied", "artifactType");
+	s = json_dumps(idx, JSON_COMPACT);
+	json_decref(idx);
+	if (!s)
+		return http_fail(r, ERR_INTERNAL, "out of memory");
+	rc = http_respond(r, 200, MT_OCI_INDEX, s, strlen(s));
 	free(s);
 	return rc;
 }

@@ -24,6 +24,9 @@ int h_upload(struct app *a, struct http_req *r, const char *name, const char *id
 int h_manifest(struct app *a, struct http_req *r, const char *name,
 	       const char *ref);
 int h_tags(struct app *a, struct http_req *r, const char *name);
+int h_catalog(struct app *a, struct http_req *r);
+int h_referrers(struct app *a, struct http_req *r, const char *name,
+		const char *dg);
 
 /* Dispatches one request (routing, auth, read-only mode). */
 int router_handle(struct app *a, struct http_req *r);

@@ -17,7 +17,8 @@
 #include "../core/name.h"
 #include "../core/banned.h"
 
-enum route_kind { R_NONE, R_BASE, R_TAGS, R_MANIFEST, R_UPLOAD, R_BLOB };
+enum route_kind { R_NONE, R_BASE, R_CATALOG, R_TAGS, R_MANIFEST, R_UPLOAD, R_BLOB,
+		  R_REFERRERS };
 
 struct route {
 	enum route_kind kind;
@@ -47,6 +48,10 @@ static void route_parse(const char *path, struct route *rt)
 	}
 	if (strncmp(path, "/v2/", 4))
 		return;
+	if (!strcmp(path, "/v2/_catalog")) {
+		rt->kind = R_CATALOG;
+		return;
+	}
 	s = path + 4;
 	len = strlen(s);
 	if (ends_with(s, len, "/tags/list", &cut)) {
@@ -65,6 +70,8 @@ static void route_parse(const char *path, struct route *rt)
 		rt->kind = R_UPLOAD;
 	else if (ends_with(s, hlen, "/blobs", &cut))
 		rt->kind = !strcmp(rt->arg, "uploads") ? R_UPLOAD : R_BLOB;
+	else if (ends_with(s, hlen, "/referrers", &cut))
+		rt->kind = R_REFERRERS;
 	else
 		return;
 	if (rt->kind == R_UPLOAD && !strcmp(rt->arg, "uploads"))
@@ -138,6 +145,8 @@ int router_handle(struct app *a, struct http_req *r)
 			return http_fail(r, ERR_METHOD, "method not allowed");
 		return http_respond(r, 200, "application/json", "{}", 2);
 	}
+	if (rt.kind == R_CATALOG)
+		return h_catalog(a, r);
 	if (!rt.name)
 		return http_fail(r, ERR_INTERNAL, "out of memory");
 	if (name_repo_valid(rt.name, strlen(rt.name), &e) < 0) {
@@ -158,6 +167,9 @@ int router_handle(struct app *a, struct http_req *r)
 		break;
 	case R_UPLOAD:
 		rc = h_upload(a, r, rt.name, rt.arg);
+		break;
+	case R_REFERRERS:
+		rc = h_referrers(a, r, rt.name, rt.arg);
 		break;
 	default:
 		rc = h_blob(a, r, rt.name, rt.arg);

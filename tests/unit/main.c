@@ -27,6 +27,7 @@ int main(void)
 	test_upload();
 	test_manifest();
 	test_config();
+	test_catalog();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

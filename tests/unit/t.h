@@ -24,5 +24,6 @@ void test_store(void);
 void test_upload(void);
 void test_manifest(void);
 void test_config(void);
+void test_catalog(void);
 
 #endif
