@@ -121,7 +121,7 @@ static int check_image(const struct store *st, const char *name, json_t *root,
 		return err_set(e, ERR_MANIFEST_INVALID, "manifest has no config");
 	if (check_descriptor(config, "config", &d, e) < 0)
 		return -1;
-	if (!store_link_exists(st, name, STORE_LAYER, &d)) {
+	if (!store_link_touch(st, name, STORE_LAYER, &d)) {
 		char s[DIGEST_STR_MAX];
 		digest_format(&d, s);
 		return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
@@ -137,7 +137,7 @@ static int check_image(const struct store *st, const char *name, json_t *root,
 		/* Non-distributable (foreign) layers live elsewhere. */
 		if (has_urls(l))
 			continue;
-		if (!store_link_exists(st, name, STORE_LAYER, &d)) {
+		if (!store_link_touch(st, name, STORE_LAYER, &d)) {
 			char s[DIGEST_STR_MAX];
 			digest_format(&d, s);
 			return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
@@ -163,7 +163,7 @@ static int check_index(const struct store *st, const char *name, json_t *root,
 		snprintf(what, sizeof(what), "manifests[%zu]", i);
 		if (check_descriptor(m, what, &d, e) < 0)
 			return -1;
-		if (!store_link_exists(st, name, STORE_REVISION, &d)) {
+		if (!store_link_touch(st, name, STORE_REVISION, &d)) {
 			char s[DIGEST_STR_MAX];
 			digest_format(&d, s);
 			return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,

@@ -321,25 +321,61 @@ int store_blob_read(const struct store *st, const struct digest *d,
 	return r;
 }
 
-/* Links src in as the blob's data: never replaces an existing blob. */
+/* Marks a file as just used: `berth gc` never removes what was touched
+ * within its grace period. -1 (errno ENOENT) when it is gone. */
+static int touch(const char *path)
+{
+	return utimensat(AT_FDCWD, path, NULL, 0);
+}
+
+static int blob_dir(const struct store *st, const struct digest *d,
+		    struct buf *dir, struct err *e);
+
+/* Links src in as the blob's data: never replaces an existing blob, but
+ * touches it, so a garbage collection running now keeps it. Should the
+ * collector take it away between our link() and the touch, link again. */
 static int blob_link(const struct store *st, const struct digest *d,
 		     const char *src, struct err *e)
 {
-	struct buf dst = BUF_INIT;
+	struct buf dst = BUF_INIT, dir = BUF_INIT;
 	char *slash;
-	int r = -1;
+	int r = -1, tries;
 
 	if (store_blob_path(st, d, &dst) < 0)
 		return err_sys(e, "out of memory");
-	if (link(src, dst.s) < 0 && errno != EEXIST) {
-		err_sys(e, "link %s", dst.s);
-		goto out;
+	for (tries = 0;; tries++) {
+		if (link(src, dst.s) < 0 && errno != EEXIST &&
+		    !(errno == ENOENT && tries < 3)) {
+			err_sys(e, "link %s", dst.s);
+			goto out;
+		}
+		if (touch(dst.s) == 0)
+			break;
+		if (errno != ENOENT || tries >= 3) {
+			err_sys(e, "touch %s", dst.s);
+			goto out;
+		}
+		buf_reset(&dir);
+		if (blob_dir(st, d, &dir, e) < 0)
+			goto out;
 	}
 	slash = strrchr(dst.s, '/');
 	*slash = 0;
 	r = store_fsync_dir(dst.s, e);
 out:
 	buf_free(&dst);
+	buf_free(&dir);
+	return r;
+}
+
+int store_blob_touch(const struct store *st, const struct digest *d)
+{
+	struct buf p = BUF_INIT;
+	int r = -1;
+
+	if (store_blob_path(st, d, &p) == 0)
+		r = touch(p.s);
+	buf_free(&p);
 	return r;
 }
 
@@ -356,10 +392,9 @@ int store_blob_put(const struct store *st, const struct digest *d,
 		   const void *data, size_t len, struct err *e)
 {
 	struct buf dir = BUF_INIT, tmp = BUF_INIT;
-	struct err ignore = ERR_INIT;
 	int r = -1;
 
-	if (store_blob_stat(st, d, NULL, &ignore) == 0)
+	if (store_blob_touch(st, d) == 0)
 		return 0;
 	if (blob_dir(st, d, &dir, e) < 0)
 		goto out;
@@ -437,14 +472,28 @@ static int write_link(const char *dir, const struct digest *d, struct err *e)
 	int same;
 
 	digest_format(d, s);
-	/* Rewriting an identical link would only cost an fsync. */
+	/* Rewriting an identical link would only cost an fsync; touching it
+	 * tells a running `berth gc` it is in use. */
 	if (buf_addf(&p, "%s/link", dir) < 0)
 		return err_sys(e, "out of memory");
-	same = link_read(p.s, &got) == 0 && digest_equal(&got, d);
+	same = link_read(p.s, &got) == 0 && digest_equal(&got, d) &&
+	       touch(p.s) == 0;
 	buf_free(&p);
 	if (same)
 		return 0;
 	return store_write_file(dir, "link", s, strlen(s), e);
+}
+
+int store_link_touch(const struct store *st, const char *name,
+		     enum store_link_kind kind, const struct digest *d)
+{
+	struct buf p = BUF_INIT;
+
+	if (link_dir(st, name, kind, d, &p) == 0 && buf_adds(&p, "/link") == 0)
+		touch(p.s);
+	buf_free(&p);
+	store_blob_touch(st, d);
+	return store_link_exists(st, name, kind, d);
 }
 
 int store_link_add(const struct store *st, const char *name,

@@ -55,6 +55,8 @@ int store_blob_read(const struct store *st, const struct digest *d,
 /* Stores data (which must hash to d) as a blob. */
 int store_blob_put(const struct store *st, const struct digest *d,
 		   const void *data, size_t len, struct err *e);
+/* Sets the blob's mtime to now (see store_link_touch); -1 when absent. */
+int store_blob_touch(const struct store *st, const struct digest *d);
 /* Hard-links the complete, fsync'd file at path in as blob d. */
 int store_blob_adopt(const struct store *st, const struct digest *d,
 		     const char *path, struct err *e);
@@ -62,6 +64,12 @@ int store_blob_adopt(const struct store *st, const struct digest *d,
 /* 1 when the repository links digest d (and the blob exists), else 0. */
 int store_link_exists(const struct store *st, const char *name,
 		      enum store_link_kind kind, const struct digest *d);
+/* store_link_exists() for a writer about to depend on the link: the link
+ * and the blob are touched first, so that `berth gc` (which spares what
+ * was touched within its grace period, and re-checks just before it
+ * removes) cannot take them away under the writer. */
+int store_link_touch(const struct store *st, const char *name,
+		     enum store_link_kind kind, const struct digest *d);
 int store_link_add(const struct store *st, const char *name,
 		   enum store_link_kind kind, const struct digest *d,
 		   struct err *e);

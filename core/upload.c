@@ -400,7 +400,7 @@ int upload_commit(struct upload *u, const struct digest *want, struct err *e)
 int upload_mount(const struct store *st, const char *name, const char *from,
 		 const struct digest *d, struct err *e)
 {
-	if (!store_link_exists(st, from, STORE_LAYER, d))
+	if (!store_link_touch(st, from, STORE_LAYER, d))
 		return 0;
 	if (store_link_add(st, name, STORE_LAYER, d, e) < 0)
 		return -1;
