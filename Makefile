@@ -27,11 +27,13 @@ CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
 FCGI_SRC := $(wildcard fcgi/*.c)
 FCGI_OBJ := $(FCGI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
+CLI_SRC  := $(wildcard core/cli/*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 
 .PHONY: all deps deps-build deps-run deps-test test unit integration run stop \
         clean check-banned
 
-all: $(B)/berth-fcgi $(B)/test-unit
+all: $(B)/berth-fcgi $(B)/berth $(B)/test-unit
 
 # Installs only what is missing, so it is quick when nothing is.
 define need
@@ -67,12 +69,16 @@ $(B)/libberth.a: $(CORE_OBJ)
 $(B)/berth-fcgi: $(FCGI_OBJ) $(B)/libberth.a
 	$(CC) $(ALLFLAGS) -o $@ $(FCGI_OBJ) $(B)/libberth.a -lfcgi $(LIBS)
 
+# The operator's CLI: core/ and nothing else.
+$(B)/berth: $(CLI_OBJ) $(B)/libberth.a
+	$(CC) $(ALLFLAGS) -o $@ $(CLI_OBJ) $(B)/libberth.a $(LIBS)
+
 $(B)/test-unit: $(UNIT_SRC) tests/unit/*.h $(B)/libberth.a
 	$(CC) $(ALLFLAGS) -Wno-error=unused-function -o $@ $(UNIT_SRC) $(B)/libberth.a $(LIBS)
 
 # Every .c file must include banned.h (after its other headers).
 check-banned:
-	@bad=$$(grep -L 'banned.h"' core/*.c fcgi/*.c); \
+	@bad=$$(grep -L 'banned.h"' core/*.c core/cli/*.c fcgi/*.c); \
 	if [ -n "$$bad" ]; then echo "missing banned.h: $$bad" >&2; exit 1; fi
 
 unit: $(B)/test-unit

@@ -130,69 +130,30 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Walks repositories/ below rel, adding markers for repositories with
- * content. */
-static long walk(const struct store *st, struct buf *rel, int depth,
-		 struct err *e)
-{
-	struct buf p = BUF_INIT;
-	struct dirent *de;
-	DIR *d;
-	long n = 0;
-	size_t keep = rel->len;
+struct rebuild {
+	const struct store *st;
+	struct err *e;
+	long n;
+};
 
-	if (depth > 64)
+static int rebuild_one(void *ctx, const char *name)
+{
+	struct rebuild *rb = ctx;
+
+	if (!has_content(rb->st, name))
 		return 0;
-	if (buf_addf(&p, "%s/repositories%s%s", st->root, rel->len ? "/" : "",
-		     rel->s) < 0)
-		return err_sys(e, "out of memory");
-	d = opendir(p.s);
-	buf_free(&p);
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (de->d_name[0] == '_') {
-			if (!strcmp(de->d_name, "_manifests") && rel->len &&
-			    has_content(st, rel->s)) {
-				if (catalog_add(st, rel->s, e) < 0) {
-					closedir(d);
-					return -1;
-				}
-				n++;
-			}
-			continue;
-		}
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-			continue;
-		if ((rel->len && buf_addch(rel, '/') < 0) ||
-		    buf_adds(rel, de->d_name) < 0) {
-			closedir(d);
-			return err_sys(e, "out of memory");
-		}
-		long sub = walk(st, rel, depth + 1, e);
-		buf_truncate(rel, keep);
-		if (sub < 0) {
-			closedir(d);
-			return -1;
-		}
-		n += sub;
-	}
-	closedir(d);
-	return n;
+	rb->n++;
+	return catalog_add(rb->st, name, rb->e);
 }
 
 long catalog_rebuild(const struct store *st, struct err *e)
 {
-	struct buf rel = BUF_INIT, dir = BUF_INIT, p = BUF_INIT;
+	struct buf dir = BUF_INIT, p = BUF_INIT;
+	struct rebuild rb = { st, e, 0 };
 	struct dirent *de;
-	long n;
 	DIR *d;
 
-	n = walk(st, &rel, 0, e);
-	buf_free(&rel);
-	if (n < 0)
+	if (store_walk_repos(st, rebuild_one, &rb, e) < 0)
 		return -1;
 	/* Unlist what no longer has content (deleted by another registry). */
 	if (index_dir(st, &dir) < 0)
@@ -226,7 +187,7 @@ long catalog_rebuild(const struct store *st, struct err *e)
 		return -1;
 	}
 	buf_free(&dir);
-	return n;
+	return rb.n;
 }
 
 int catalog_list(const struct store *st, const char *last, size_t n,

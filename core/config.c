@@ -53,7 +53,13 @@ static const struct key keys[] = {
 	{ "storage.delete.enabled", K_BOOL, 1, NULL },
 	{ "storage.cache", K_ANY, 0, "Berth reads the filesystem directly, no cache" },
 	{ "storage.maintenance", K_MAP, 1, NULL },
-	{ "storage.maintenance.uploadpurging", K_ANY, 0, "upload purging comes with `berth gc`" },
+	{ "storage.maintenance.uploadpurging", K_MAP, 1, NULL },
+	{ "storage.maintenance.uploadpurging.enabled", K_BOOL, 1, NULL },
+	{ "storage.maintenance.uploadpurging.age", K_DURATION, 1, NULL },
+	{ "storage.maintenance.uploadpurging.interval", K_DURATION, 1, NULL },
+	{ "storage.maintenance.uploadpurging.dryrun", K_BOOL, 1, NULL },
+	{ "storage.gc", K_MAP, 1, NULL },
+	{ "storage.gc.graceperiod", K_DURATION, 1, NULL },
 	{ "storage.maintenance.readonly", K_MAP, 1, NULL },
 	{ "storage.maintenance.readonly.enabled", K_BOOL, 1, NULL },
 	{ "storage.redirect", K_ANY, 0, "a filesystem store has nothing to redirect to" },
@@ -243,6 +249,10 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 			c->readonly = b;
 		else if (!strcmp(k->path, "log.accesslog.disabled"))
 			c->accesslog_disabled = b;
+		else if (!strcmp(k->path, "storage.maintenance.uploadpurging.enabled"))
+			c->purge_enabled = b;
+		else if (!strcmp(k->path, "storage.maintenance.uploadpurging.dryrun"))
+			c->purge_dryrun = b;
 		return 0;
 	case K_INT:
 		if (parse_int(v, &n) < 0)
@@ -263,6 +273,15 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 	case K_DURATION:
 		if (parse_duration(v, &d) < 0)
 			return fail(x, line, "%s: '%s' is not a duration", k->path, v);
+		if (!strcmp(k->path, "storage.gc.graceperiod"))
+			c->gc_grace = d;
+		else if (!strcmp(k->path, "storage.maintenance.uploadpurging.age"))
+			c->purge_age = d;
+		else if (!strcmp(k->path, "storage.maintenance.uploadpurging.interval")) {
+			if (d < 1)
+				return fail(x, line, "%s: must be at least 1s", k->path);
+			c->purge_interval = d;
+		}
 		return 0;
 	case K_LEVEL:
 		if (parse_level(v, &c->log_level) < 0)
@@ -558,6 +577,11 @@ int config_load(const char *path, char *const *env, struct config *c,
 	c->webserver = CONFIG_WS_NGINX;
 	c->workers = 4;
 	c->catalog_maxentries = 1000;
+	c->gc_grace = 3600;
+	/* registry:2's defaults for upload purging. */
+	c->purge_enabled = 1;
+	c->purge_age = 168 * 3600;
+	c->purge_interval = 24 * 3600;
 	if (set_str(&c->rootdirectory, "/var/lib/registry") < 0 ||
 	    set_str(&c->internal_prefix, "/_berth/") < 0 ||
 	    set_str(&c->logfile, "") < 0) {
@@ -615,6 +639,10 @@ int config_dump(const struct config *c, struct buf *out)
 			r |= buf_addf(out, " [%s]", c->headers[i].values[j]);
 		r |= buf_adds(out, "\n");
 	}
+	r |= buf_addf(out, "storage.gc.graceperiod: %gs\n", c->gc_grace);
+	r |= buf_addf(out, "storage.maintenance.uploadpurging: enabled=%s age=%gs interval=%gs dryrun=%s\n",
+		      c->purge_enabled ? "true" : "false", c->purge_age,
+		      c->purge_interval, c->purge_dryrun ? "true" : "false");
 	r |= buf_addf(out, "catalog.maxentries: %ld\n", c->catalog_maxentries);
 	r |= buf_addf(out, "berth.webserver: %s\n", ws[c->webserver]);
 	r |= buf_addf(out, "berth.internalprefix: %s\n", c->internal_prefix);

@@ -44,6 +44,11 @@ struct config {
 	char *logfile;              /* berth.logfile ("" = stderr) */
 	long workers;               /* berth.workers */
 	long catalog_maxentries;    /* catalog.maxentries */
+	double gc_grace;            /* storage.gc.graceperiod, seconds */
+	int purge_enabled;          /* storage.maintenance.uploadpurging.enabled */
+	double purge_age;           /* ...uploadpurging.age, seconds */
+	double purge_interval;      /* ...uploadpurging.interval, seconds */
+	int purge_dryrun;           /* ...uploadpurging.dryrun */
 };
 
 enum { CONFIG_LOG_ERROR, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };

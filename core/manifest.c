@@ -381,30 +381,6 @@ out:
 	return r;
 }
 
-/* Takes a manifest out of its subject's referrers (if it has a subject). */
-static int drop_referrer(const struct store *st, const char *name,
-			 const struct digest *d, struct err *e)
-{
-	struct buf body = BUF_INIT;
-	struct err ignore = ERR_INIT;
-	struct digest subject;
-	json_t *root, *sd;
-	int r = 0;
-
-	if (store_blob_read(st, d, MANIFEST_READ_MAX, &body, &ignore) < 0) {
-		buf_free(&body);
-		return 0; /* nothing to read, nothing indexed from it */
-	}
-	root = json_loadb(body.s, body.len, 0, NULL);
-	sd = json_object_get(json_object_get(root, "subject"), "digest");
-	if (json_is_string(sd) &&
-	    digest_parse(json_string_value(sd), &subject, &ignore) == 0)
-		r = referrers_remove(st, name, &subject, d, e);
-	json_decref(root);
-	buf_free(&body);
-	return r;
-}
-
 int manifest_delete(const struct store *st, const char *name,
 		    const struct manifest_ref *ref, struct err *e)
 {
@@ -431,7 +407,7 @@ int manifest_delete(const struct store *st, const char *name,
 		    store_tag_remove(st, name, tags.items[i], e) < 0 &&
 		    e->code != ERR_MANIFEST_UNKNOWN)
 			goto out;
-	if (drop_referrer(st, name, &ref->digest, e) < 0)
+	if (referrers_remove_of(st, name, &ref->digest, e) < 0)
 		goto out;
 	r = store_link_remove(st, name, STORE_REVISION, &ref->digest, e);
 	if (r == 0)

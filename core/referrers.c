@@ -144,3 +144,26 @@ out:
 	buf_free(&body);
 	return r;
 }
+
+int referrers_remove_of(const struct store *st, const char *name,
+			const struct digest *d, struct err *e)
+{
+	struct buf body = BUF_INIT;
+	struct err ignore = ERR_INIT;
+	struct digest subject;
+	json_t *root, *sd;
+	int r = 0;
+
+	if (store_blob_read(st, d, 64u << 20, &body, &ignore) < 0) {
+		buf_free(&body);
+		return 0; /* nothing to read, nothing was indexed from it */
+	}
+	root = json_loadb(body.s, body.len, 0, NULL);
+	sd = json_object_get(json_object_get(root, "subject"), "digest");
+	if (json_is_string(sd) &&
+	    digest_parse(json_string_value(sd), &subject, &ignore) == 0)
+		r = referrers_remove(st, name, &subject, d, e);
+	json_decref(root);
+	buf_free(&body);
+	return r;
+}

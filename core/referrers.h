@@ -30,6 +30,10 @@ int referrers_add(const struct store *st, const char *name,
 int referrers_remove(const struct store *st, const char *name,
 		     const struct digest *subject, const struct digest *referrer,
 		     struct err *e);
+/* Removes manifest d of the repository from its subject's referrers, if
+ * it has a subject (reads the manifest to learn it). */
+int referrers_remove_of(const struct store *st, const char *name,
+			const struct digest *d, struct err *e);
 /* A new reference to an image index in *out. */
 int referrers_list(const struct store *st, const char *name,
 		   const struct digest *subject, const char *artifact_type,

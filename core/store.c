@@ -731,3 +731,106 @@ out:
 	buf_free(&p);
 	return r;
 }
+
+/* Walks repositories/<rel>; see store_walk_repos(). */
+static int walk_repos(const struct store *st, struct buf *rel, int depth,
+		      int (*fn)(void *, const char *), void *ctx, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	struct dirent *de;
+	size_t keep = rel->len;
+	int is_repo = 0, r = 0;
+	DIR *d;
+
+	if (depth > 128)
+		return 0;
+	if (buf_addf(&p, "%s/repositories%s%s", st->root, rel->len ? "/" : "",
+		     rel->s) < 0)
+		return err_sys(e, "out of memory");
+	d = opendir(p.s);
+	buf_free(&p);
+	if (!d)
+		return 0;
+	while (r == 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_name[0] == '_') {
+			if (!strcmp(de->d_name, "_manifests") ||
+			    !strcmp(de->d_name, "_layers") ||
+			    !strcmp(de->d_name, "_uploads"))
+				is_repo = 1;
+			continue;
+		}
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		if ((rel->len && buf_addch(rel, '/') < 0) ||
+		    buf_adds(rel, de->d_name) < 0) {
+			r = err_sys(e, "out of memory");
+			break;
+		}
+		r = walk_repos(st, rel, depth + 1, fn, ctx, e);
+		buf_truncate(rel, keep);
+	}
+	closedir(d);
+	if (r == 0 && is_repo && rel->len)
+		r = fn(ctx, rel->s);
+	return r;
+}
+
+int store_walk_repos(const struct store *st,
+		     int (*fn)(void *ctx, const char *name), void *ctx,
+		     struct err *e)
+{
+	struct buf rel = BUF_INIT;
+	int r = walk_repos(st, &rel, 0, fn, ctx, e);
+
+	buf_free(&rel);
+	return r;
+}
+
+int store_links(const struct store *st, const char *name,
+		enum store_link_kind kind, struct store_list *out,
+		struct err *e)
+{
+	static const char *algs[] = { "sha256", "sha512" };
+	struct buf p = BUF_INIT;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < 2 && r == 0; i++) {
+		struct dirent *de;
+		DIR *d;
+
+		buf_reset(&p);
+		if (buf_addf(&p, "%s/repositories/%s/%s/%s", st->root, name,
+			     kind == STORE_LAYER ? "_layers" : "_manifests/revisions",
+			     algs[i]) < 0)
+			return err_sys(e, "out of memory");
+		d = opendir(p.s);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			struct buf s = BUF_INIT;
+			struct digest dg;
+			struct err ignore = ERR_INIT;
+			struct stat sb;
+
+			if (de->d_name[0] == '.')
+				continue;
+			if (buf_addf(&s, "%s/link", de->d_name) < 0 ||
+			    fstatat(dirfd(d), s.s, &sb, 0) < 0) {
+				buf_free(&s);
+				continue;
+			}
+			buf_reset(&s);
+			if (buf_addf(&s, "%s:%s", algs[i], de->d_name) == 0 &&
+			    digest_parse(s.s, &dg, &ignore) == 0 &&
+			    store_list_add(out, s.s) < 0)
+				r = err_sys(e, "out of memory");
+			buf_free(&s);
+		}
+		closedir(d);
+	}
+	buf_free(&p);
+	return r;
+}

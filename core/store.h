@@ -106,6 +106,17 @@ int store_list_add(struct store_list *l, const char *s);
 int store_tags(const struct store *st, const char *name,
 	       struct store_list *out, struct err *e);
 
+/* Calls fn for every repository in the store (a directory holding
+ * _manifests, _layers or _uploads), names in no particular order. A
+ * non-zero return from fn stops the walk and is returned. */
+int store_walk_repos(const struct store *st,
+		     int (*fn)(void *ctx, const char *name), void *ctx,
+		     struct err *e);
+/* The digests ("alg:hex") the repository links, of one kind. */
+int store_links(const struct store *st, const char *name,
+		enum store_link_kind kind, struct store_list *out,
+		struct err *e);
+
 /* --- file primitives, shared with upload.c --- */
 
 /* mkdir -p, fsync'ing each parent that gained an entry. */

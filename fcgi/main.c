@@ -29,6 +29,7 @@
 
 #include "handlers.h"
 #include "../core/auth.h"
+#include "../core/gc.h"
 #include "../core/banned.h"
 
 extern char **environ;
@@ -157,6 +158,35 @@ static pid_t spawn(struct app *a)
 	return pid;
 }
 
+static void log_purge(void *ctx, const char *line)
+{
+	log_line("purge: %s%s", (const char *)ctx, line);
+}
+
+/* storage.maintenance.uploadpurging, as registry:2 does it: on every
+ * interval, in a child so the supervisor never blocks on the store. */
+static pid_t purge(struct app *a)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct gc_opts o = { 0 };
+		struct gc_stats s;
+		struct err e = ERR_INIT;
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		o.purge_uploads = 1;
+		o.dry_run = a->cfg->purge_dryrun;
+		o.upload_age = a->cfg->purge_age;
+		o.say = log_purge;
+		o.ctx = o.dry_run ? "would remove " : "removed ";
+		if (gc_run(&a->st, &o, &s, &e) < 0)
+			log_line("purge: failed: %s %s", e.msg, e.detail);
+		_exit(0);
+	}
+	return pid;
+}
+
 static int supervise(struct app *a, long n)
 {
 	pid_t *kids = calloc((size_t)n, sizeof(pid_t));
@@ -164,6 +194,8 @@ static int supervise(struct app *a, long n)
 	struct sigaction sa;
 	sigset_t none;
 	long i, alive;
+	double next_purge;
+	pid_t purger = 0;
 
 	if (!kids || !born) {
 		log_line("error: out of memory");
@@ -183,11 +215,23 @@ static int supervise(struct app *a, long n)
 	}
 	log_line("supervisor: %ld workers started", n);
 	sigemptyset(&none);
+	next_purge = now_s() + (a->cfg->purge_interval < 60 ? a->cfg->purge_interval : 60);
 	while (!stopping) {
 		int st;
-		pid_t pid = waitpid(-1, &st, WNOHANG);
+		pid_t pid;
+
+		if (a->cfg->purge_enabled && now_s() >= next_purge) {
+			if (purger <= 0)
+				purger = purge(a);
+			next_purge = now_s() + a->cfg->purge_interval;
+		}
+		pid = waitpid(-1, &st, WNOHANG);
 		if (pid <= 0) {
 			sleep(1); /* interrupted at once by SIGCHLD/SIGTERM */
+			continue;
+		}
+		if (pid == purger) {
+			purger = 0;
 			continue;
 		}
 		for (i = 0; i < n; i++) {
@@ -212,6 +256,10 @@ static int supervise(struct app *a, long n)
 	for (i = 0; i < n; i++)
 		if (kids[i] > 0)
 			kill(kids[i], SIGTERM);
+	if (purger > 0) {
+		kill(purger, SIGTERM);
+		waitpid(purger, NULL, 0);
+	}
 	for (alive = n; alive > 0;) {
 		pid_t pid = waitpid(-1, NULL, 0);
 		if (pid < 0 && errno == ECHILD)

@@ -1,0 +1,421 @@
+/*
+ * berth: the operator's command line, built from core/ alone (no web
+ * server, no FastCGI): gc, fsck, ls, du and config check over the store
+ * that a config.yml names. Exit codes: 0 done (and, for fsck, nothing left
+ * broken), 1 a failure or problems found, 2 a usage error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "../catalog.h"
+#include "../config.h"
+#include "../fsck.h"
+#include "../gc.h"
+#include "../manifest.h"
+#include "../store.h"
+#include "../banned.h"
+
+extern char **environ;
+
+static const char usage_text[] =
+	"usage: berth [-c config.yml] COMMAND [options]\n"
+	"\n"
+	"  gc [--dry-run] [--delete-untagged]\n"
+	"                   remove blobs no manifest references (and, with\n"
+	"                   --delete-untagged, manifests no tag references), old\n"
+	"                   upload sessions and crash leftovers; safe while the\n"
+	"                   registry serves pushes\n"
+	"  fsck [--repair]  check every blob, link and manifest; --repair\n"
+	"                   quarantines bad blobs and drops dangling links\n"
+	"  ls [REPO]        repositories, or the tags of one with digests and sizes\n"
+	"  du               space per repository (shared blobs counted once in\n"
+	"                   the total)\n"
+	"  config check FILE\n"
+	"                   load a config.yml and print every effective setting\n"
+	"\n"
+	"The config is -c FILE, else /etc/berth/config.yml, else\n"
+	"/etc/docker/registry/config.yml; REGISTRY_* variables override it.\n"
+	"`berth COMMAND --help` describes one command.\n";
+
+static int usage(int rc)
+{
+	fputs(usage_text, rc ? stderr : stdout);
+	return rc;
+}
+
+static int load(const char *path, struct config *cfg, struct store *st)
+{
+	struct buf warn = BUF_INIT;
+	struct err e = ERR_INIT;
+	static const char *defaults[] = { "/etc/berth/config.yml",
+					  "/etc/docker/registry/config.yml" };
+	size_t i;
+
+	for (i = 0; !path && i < 2; i++)
+		if (access(defaults[i], R_OK) == 0)
+			path = defaults[i];
+	if (config_load(path, environ, cfg, &warn, &e) < 0) {
+		fprintf(stderr, "berth: %s\n", e.msg);
+		buf_free(&warn);
+		return -1;
+	}
+	buf_free(&warn); /* the registry already said; commands stay quiet */
+	if (!st)
+		return 0;
+	if (access(cfg->rootdirectory, F_OK) < 0) {
+		fprintf(stderr, "berth: storage root %s: %s\n", cfg->rootdirectory,
+			strerror(errno));
+		config_free(cfg);
+		return -1;
+	}
+	if (store_open(st, cfg->rootdirectory, &e) < 0) {
+		fprintf(stderr, "berth: storage root %s: %s %s\n",
+			cfg->rootdirectory, e.msg, e.detail);
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_line(void *ctx, const char *line)
+{
+	const char *prefix = ctx;
+
+	printf("%s%s\n", prefix, line);
+}
+
+static int wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+static int cmd_gc(const char *cfgpath, int argc, char **argv)
+{
+	struct gc_opts o = { 0 };
+	struct gc_stats s;
+	struct config cfg;
+	struct store st;
+	struct err e = ERR_INIT;
+	int i, rc;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: berth gc [--dry-run] [--delete-untagged]\n"
+		       "Removes blobs that no manifest references, layer links to\n"
+		       "removed blobs, upload sessions older than\n"
+		       "storage.maintenance.uploadpurging.age, and files left by\n"
+		       "crashes. --delete-untagged also removes manifests that no tag\n"
+		       "references (keeping children of kept indexes and referrers of\n"
+		       "kept manifests). Nothing modified within storage.gc.graceperiod\n"
+		       "(default 1h) is removed, so it is safe while pushes run.\n"
+		       "--dry-run changes nothing and lists what would go.\n");
+		return 0;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "-n"))
+			o.dry_run = 1;
+		else if (!strcmp(argv[i], "--delete-untagged") || !strcmp(argv[i], "-m"))
+			o.delete_untagged = 1;
+		else {
+			fprintf(stderr, "berth gc: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (load(cfgpath, &cfg, &st) < 0)
+		return 1;
+	o.collect = 1;
+	o.purge_uploads = 1;
+	o.grace = cfg.gc_grace;
+	o.upload_age = cfg.purge_age;
+	o.say = print_line;
+	o.ctx = o.dry_run ? "would remove " : "removed ";
+	rc = gc_run(&st, &o, &s, &e);
+	if (rc < 0)
+		fprintf(stderr, "berth gc: %s %s\n", e.msg, e.detail);
+	else
+		printf("%s %ld blobs (%lld bytes reclaimed%s), %ld manifests, %ld layer links, "
+		       "%ld upload sessions, %ld leftovers\n",
+		       o.dry_run ? "gc (dry run): would remove" : "gc: removed",
+		       s.blobs, s.bytes, o.dry_run ? " if run" : "", s.manifests,
+		       s.links, s.uploads, s.temps);
+	store_close(&st);
+	config_free(&cfg);
+	return rc < 0 ? 1 : 0;
+}
+
+static int cmd_fsck(const char *cfgpath, int argc, char **argv)
+{
+	struct fsck_stats s;
+	struct config cfg;
+	struct store st;
+	struct err e = ERR_INIT;
+	int i, repair = 0, rc;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: berth fsck [--repair]\n"
+		       "Checks that every blob hashes to its digest, every link points\n"
+		       "at an existing blob, and every manifest parses and has its\n"
+		       "references. --repair moves bad blobs to _berth/quarantine/,\n"
+		       "removes dangling links and rebuilds the catalog index.\n"
+		       "Exit status 1 when problems remain.\n");
+		return 0;
+	}
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--repair"))
+			repair = 1;
+		else {
+			fprintf(stderr, "berth fsck: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (load(cfgpath, &cfg, &st) < 0)
+		return 1;
+	rc = fsck_run(&st, repair, print_line, "", &s, &e);
+	if (rc < 0)
+		fprintf(stderr, "berth fsck: %s %s\n", e.msg, e.detail);
+	else
+		printf("fsck: %ld blobs, %ld links, %ld manifests checked: %ld problems, %ld repaired\n",
+		       s.blobs, s.links, s.manifests, s.problems, s.repaired);
+	store_close(&st);
+	config_free(&cfg);
+	return rc < 0 || s.problems > s.repaired ? 1 : 0;
+}
+
+/* The bytes a manifest stands for: itself, its config and layers, and for
+ * an index its children, each blob once. */
+static long long manifest_size(const struct store *st, const struct digest *d,
+			       int depth)
+{
+	struct buf body = BUF_INIT;
+	struct err ignore = ERR_INIT;
+	json_t *root, *x;
+	long long total;
+	size_t i;
+
+	if (depth > 8 || store_blob_read(st, d, 64u << 20, &body, &ignore) < 0) {
+		buf_free(&body);
+		return 0;
+	}
+	total = (long long)body.len;
+	root = json_loadb(body.s, body.len, 0, NULL);
+	buf_free(&body);
+	if (json_is_object(root)) {
+		json_t *cfgd = json_object_get(root, "config");
+		if (cfgd)
+			total += json_integer_value(json_object_get(cfgd, "size"));
+		json_array_foreach(json_object_get(root, "layers"), i, x)
+			total += json_integer_value(json_object_get(x, "size"));
+		json_array_foreach(json_object_get(root, "manifests"), i, x) {
+			struct digest cd;
+			const char *s = json_string_value(json_object_get(x, "digest"));
+			if (s && digest_parse(s, &cd, &ignore) == 0)
+				total += manifest_size(st, &cd, depth + 1);
+		}
+	}
+	json_decref(root);
+	return total;
+}
+
+static int cmd_ls(const char *cfgpath, int argc, char **argv)
+{
+	struct config cfg;
+	struct store st;
+	struct store_list l = { 0 };
+	struct err e = ERR_INIT;
+	size_t i;
+	int more, rc = 0;
+
+	if (wants_help(argc, argv) || argc > 2) {
+		printf("usage: berth ls [REPO]\n"
+		       "Lists the repositories with their tag counts, or the tags of\n"
+		       "REPO with the digest and total size of each.\n");
+		return argc > 2 ? 2 : 0;
+	}
+	if (load(cfgpath, &cfg, &st) < 0)
+		return 1;
+	if (argc == 1) {
+		if (catalog_list(&st, NULL, (size_t)-1, &l, &more, &e) < 0) {
+			fprintf(stderr, "berth ls: %s %s\n", e.msg, e.detail);
+			rc = 1;
+		}
+		for (i = 0; i < l.n; i++) {
+			struct store_list tags = { 0 };
+			store_tags(&st, l.items[i], &tags, &e);
+			printf("%-50s %6zu tags\n", l.items[i], tags.n);
+			store_list_free(&tags);
+		}
+	} else if (store_tags(&st, argv[1], &l, &e) < 0) {
+		fprintf(stderr, "berth ls: %s: %s\n", argv[1], e.msg);
+		rc = 1;
+	} else {
+		for (i = 0; i < l.n; i++) {
+			struct digest d;
+			char ds[DIGEST_STR_MAX];
+			if (store_tag_get(&st, argv[1], l.items[i], &d, &e) < 0)
+				continue;
+			digest_format(&d, ds);
+			printf("%-30s %s %12lld\n", l.items[i], ds, manifest_size(&st, &d, 0));
+		}
+	}
+	store_list_free(&l);
+	store_close(&st);
+	config_free(&cfg);
+	return rc;
+}
+
+struct du {
+	const struct store *st;
+	struct store_list repos;
+};
+
+static int du_repo(void *ctx, const char *name)
+{
+	struct du *u = ctx;
+
+	return store_list_add(&u->repos, name);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmd_du(const char *cfgpath, int argc, char **argv)
+{
+	struct config cfg;
+	struct store st;
+	struct du u = { 0 };
+	struct store_list seen = { 0 };
+	struct err e = ERR_INIT;
+	long long total = 0;
+	size_t i, j, k;
+
+	(void)argv;
+	if (wants_help(argc, argv) || argc > 1) {
+		printf("usage: berth du\n"
+		       "Prints the bytes of the blobs each repository links (its\n"
+		       "layers and manifests), and a total in which a blob shared by\n"
+		       "several repositories counts once.\n");
+		return argc > 1 ? 2 : 0;
+	}
+	if (load(cfgpath, &cfg, &st) < 0)
+		return 1;
+	u.st = &st;
+	if (store_walk_repos(&st, du_repo, &u, &e) < 0) {
+		fprintf(stderr, "berth du: %s\n", e.msg);
+		return 1;
+	}
+	qsort(u.repos.items, u.repos.n, sizeof(char *), cmp_str);
+	for (i = 0; i < u.repos.n; i++) {
+		long long bytes = 0;
+		for (k = 0; k < 2; k++) {
+			struct store_list links = { 0 };
+			store_links(&st, u.repos.items[i], k ? STORE_REVISION : STORE_LAYER,
+				    &links, &e);
+			for (j = 0; j < links.n; j++) {
+				struct digest d;
+				off_t sz;
+				if (digest_parse(links.items[j], &d, &e) < 0 ||
+				    store_blob_stat(&st, &d, &sz, &e) < 0)
+					continue;
+				bytes += sz;
+				store_list_add(&seen, links.items[j]);
+			}
+			store_list_free(&links);
+		}
+		printf("%14lld  %s\n", bytes, u.repos.items[i]);
+	}
+	qsort(seen.items, seen.n, sizeof(char *), cmp_str);
+	for (i = 0; i < seen.n; i++) {
+		struct digest d;
+		off_t sz;
+		if (i && !strcmp(seen.items[i], seen.items[i - 1]))
+			continue;
+		if (digest_parse(seen.items[i], &d, &e) == 0 &&
+		    store_blob_stat(&st, &d, &sz, &e) == 0)
+			total += sz;
+	}
+	printf("%14lld  total (shared blobs counted once)\n", total);
+	store_list_free(&u.repos);
+	store_list_free(&seen);
+	store_close(&st);
+	config_free(&cfg);
+	return 0;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	struct config cfg;
+	struct buf warn = BUF_INIT, dump = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	if (wants_help(argc, argv) || argc != 3 || strcmp(argv[1], "check")) {
+		printf("usage: berth config check FILE\n"
+		       "Loads a registry:2 config.yml (with REGISTRY_* overrides),\n"
+		       "prints the warnings for keys Berth accepts but does not use,\n"
+		       "then every effective setting. Exit status 1 when the file\n"
+		       "would stop the registry from starting.\n");
+		return wants_help(argc, argv) ? 0 : 2;
+	}
+	if (config_load(argv[2], environ, &cfg, &warn, &e) < 0) {
+		fprintf(stderr, "berth: %s\n", e.msg);
+		buf_free(&warn);
+		return 1;
+	}
+	fputs(warn.s, stdout);
+	config_dump(&cfg, &dump);
+	fputs(dump.s, stdout);
+	printf("configuration ok\n");
+	buf_free(&warn);
+	buf_free(&dump);
+	config_free(&cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfgpath = NULL;
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+			cfgpath = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			return usage(0);
+		} else {
+			return usage(2);
+		}
+	}
+	if (i >= argc)
+		return usage(2);
+	/* Options may also follow the command: berth gc -c FILE. */
+	for (int j = i + 1; j + 1 < argc; j++)
+		if (!strcmp(argv[j], "-c")) {
+			cfgpath = argv[j + 1];
+			memmove(&argv[j], &argv[j + 2], (size_t)(argc - j - 2) * sizeof(char *));
+			argc -= 2;
+			j--;
+		}
+	if (!strcmp(argv[i], "gc"))
+		return cmd_gc(cfgpath, argc - i, argv + i);
+	if (!strcmp(argv[i], "fsck"))
+		return cmd_fsck(cfgpath, argc - i, argv + i);
+	if (!strcmp(argv[i], "ls"))
+		return cmd_ls(cfgpath, argc - i, argv + i);
+	if (!strcmp(argv[i], "du"))
+		return cmd_du(cfgpath, argc - i, argv + i);
+	if (!strcmp(argv[i], "config"))
+		return cmd_config(argc - i, argv + i);
+	fprintf(stderr, "berth: unknown command %s\n", argv[i]);
+	return usage(2);
+}

@@ -1,0 +1,49 @@
+/*
+ * gc: garbage collection and upload purging, for `berth gc` and the
+ * supervisor's purge timer.
+ *
+ * Mark: every manifest a tag points at (and, without delete_untagged,
+ * every manifest a repository links), the children of a kept index and the
+ * referrers of a kept manifest, recursively; their config and layer blobs.
+ * Sweep: blobs nothing marked, untagged manifests that nothing kept
+ * references (with delete_untagged), layer links whose blob is gone,
+ * upload sessions older than the purge age, and temp files left by
+ * crashes.
+ *
+ * Contract, and why it is safe while the registry serves pushes: nothing
+ * whose file was modified or touched within the grace period is removed.
+ * Writers touch every blob and link they start to depend on (store.h), and
+ * just before removing anything the collector renames it aside, looks at
+ * its time again and puts it back if it was touched meanwhile; a writer
+ * that finds it gone at that instant links it again (blobs) or fails its
+ * request cleanly (a manifest whose blob vanished is MANIFEST_BLOB_UNKNOWN,
+ * never stored). With dry_run nothing is changed and everything that would
+ * be removed is reported.
+ */
+#ifndef BERTH_GC_H
+#define BERTH_GC_H
+
+#include "err.h"
+#include "store.h"
+
+struct gc_opts {
+	int dry_run;
+	int delete_untagged;
+	int purge_uploads;      /* also purge old upload sessions */
+	int collect;            /* mark and sweep (0: only purge uploads) */
+	double grace;           /* seconds */
+	double upload_age;      /* seconds */
+	/* Called with one line per removal ("blob sha256:... 1234 bytes"). */
+	void (*say)(void *ctx, const char *line);
+	void *ctx;
+};
+
+struct gc_stats {
+	long blobs, manifests, links, uploads, temps;
+	long long bytes;
+};
+
+int gc_run(const struct store *st, const struct gc_opts *o,
+	   struct gc_stats *stats, struct err *e);
+
+#endif
