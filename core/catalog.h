@@ -4,6 +4,7 @@
  *
  *   <root>/_berth/catalog/<name with '/' as '+'>   one empty file per repository
  *   <root>/_berth/catalog.ready                    the index is complete
+ *   <root>/_berth/catalog.sorted                   a sorted snapshot (a cache)
  *
  * (<root> is .../docker/registry/v2; registry:2 ignores this directory.)
  *
@@ -13,6 +14,10 @@
  * single atomic file operations, and a remover re-checks the repository
  * after removing the marker and puts it back if a manifest arrived
  * meanwhile, so concurrent writers on any host leave the index right.
+ * A page is a binary search in the sorted snapshot, which any reader
+ * rebuilds when the index directory's mtime says it is stale (a marker was
+ * added or removed since), so 100,000 repositories cost one readdir per
+ * change, not per request.
  * When catalog.ready is missing (a store written by registry:2, or one
  * older than the index) the first listing rebuilds the index by walking
  * repositories/ once. catalog_rebuild() is also what `berth fsck --repair`

@@ -240,12 +240,19 @@ static int check_repo(struct ck *c, const char *repo)
 			struct digest d;
 			struct buf what = BUF_INIT, dir = BUF_INIT;
 			c->s->links++;
-			if (store_tag_get(c->st, repo, tags.items[i], &d, &ignore) < 0)
-				continue;
-			if (store_blob_stat(c->st, &d, NULL, &ignore) < 0) {
-				buf_addf(&what, "tag %s:%s", repo, tags.items[i]);
-				buf_addf(&dir, "%s/repositories/%s/_manifests/tags/%s",
-					 c->st->root, repo, tags.items[i]);
+			buf_addf(&what, "tag %s:%s", repo, tags.items[i]);
+			buf_addf(&dir, "%s/repositories/%s/_manifests/tags/%s",
+				 c->st->root, repo, tags.items[i]);
+			if (store_tag_get(c->st, repo, tags.items[i], &d, &ignore) < 0) {
+				/* Left by an interrupted delete of another
+				 * registry: a tag with nothing to point at. */
+				say(c, "%s has no current link", what.s);
+				c->s->problems++;
+				if (c->repair && store_remove_tree(dir.s, &ignore) == 0) {
+					say(c, "  removed %s", dir.s);
+					c->s->repaired++;
+				}
+			} else if (store_blob_stat(c->st, &d, NULL, &ignore) < 0) {
 				dangling(c, what.s, dir.s);
 			}
 			buf_free(&what);

@@ -299,15 +299,18 @@ static int remove_aside(struct run *g, const char *dir, const char *name,
 	}
 	if (g->o->dry_run) {
 		buf_reset(&chk);
-		r = buf_addf(&chk, "%s/%s", from.s, check) == 0 && !recent(g, chk.s);
+		r = buf_addf(&chk, "%s/%s", from.s, check) == 0 && !recent(g, chk.s) &&
+		    !(access(chk.s, F_OK) < 0 && recent(g, from.s));
 		goto out;
 	}
 	if (rename(from.s, to.s) < 0) {
 		r = errno == ENOENT ? 0 : err_sys(g->e, "rename %s", from.s);
 		goto out;
 	}
-	if (recent(g, chk.s)) {
-		/* Touched while we looked: a writer depends on it. */
+	/* Touched while we looked, or still being written (no data yet,
+	 * but a writer's temp file just appeared in it): a writer depends
+	 * on it. */
+	if (recent(g, chk.s) || (access(chk.s, F_OK) < 0 && recent(g, to.s))) {
 		if (rename(to.s, from.s) < 0 && errno != ENOTEMPTY && errno != EEXIST)
 			err_sys(g->e, "rename back %s", to.s);
 		r = 0;

@@ -600,30 +600,87 @@ int store_tag_get(const struct store *st, const char *name, const char *tag,
 	return 0;
 }
 
-int store_tag_set(const struct store *st, const char *name, const char *tag,
-		  const struct digest *d, struct err *e)
+/* Writes a tag's index and current links under base/<tag>. */
+static int write_tag_links(const char *base, const char *tag,
+			   const struct digest *d, struct err *e)
 {
 	struct buf dir = BUF_INIT;
 	int r = -1;
 
 	/* The index entry first: Distribution's GC and tag history read it,
 	 * and a tag must never point at something its index lacks. */
-	if (buf_addf(&dir, "%s/repositories/%s/_manifests/tags/%s/index/%s/%s",
-		     st->root, name, tag, digest_alg_name(d->alg), d->hex) < 0) {
+	if (buf_addf(&dir, "%s/%s/index/%s/%s", base, tag,
+		     digest_alg_name(d->alg), d->hex) < 0) {
 		err_sys(e, "out of memory");
 		goto out;
 	}
 	if (write_link(dir.s, d, e) < 0)
 		goto out;
 	buf_reset(&dir);
-	if (buf_addf(&dir, "%s/repositories/%s/_manifests/tags/%s/current",
-		     st->root, name, tag) < 0) {
+	if (buf_addf(&dir, "%s/%s/current", base, tag) < 0) {
 		err_sys(e, "out of memory");
 		goto out;
 	}
 	r = write_link(dir.s, d, e);
 out:
 	buf_free(&dir);
+	return r;
+}
+
+int store_tag_set(const struct store *st, const char *name, const char *tag,
+		  const struct digest *d, struct err *e)
+{
+	struct buf tags = BUF_INIT, tmp = BUF_INIT, dst = BUF_INIT;
+	struct err ignore = ERR_INIT;
+	struct stat sb;
+	int r = -1;
+
+	if (buf_addf(&tags, "%s/repositories/%s/_manifests/tags", st->root, name) < 0 ||
+	    buf_addf(&dst, "%s/%s", tags.s, tag) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (stat(dst.s, &sb) == 0) {
+		r = write_tag_links(tags.s, tag, d, e);
+		goto out;
+	}
+	/* A new tag appears whole: built under a temp name, then renamed
+	 * into place, so a listing never meets a tag without its current
+	 * link. Losing the race to a concurrent creator just means writing
+	 * into the tag it made. */
+	if (store_mkdirs(tags.s, e) < 0 ||
+	    buf_addf(&tmp, "%s/.tmp-tag-XXXXXX", tags.s) < 0) {
+		if (!e->code)
+			err_sys(e, "out of memory");
+		goto out;
+	}
+	if (!mkdtemp(tmp.s)) {
+		err_sys(e, "mkdtemp in %s", tags.s);
+		goto out;
+	}
+	{
+		char *leaf = strrchr(tmp.s, '/') + 1;
+		*(leaf - 1) = 0;
+		r = write_tag_links(tmp.s, leaf, d, e);
+		*(leaf - 1) = '/';
+	}
+	if (r < 0)
+		goto cleanup;
+	if (rename(tmp.s, dst.s) == 0) {
+		r = store_fsync_dir(tags.s, e);
+		goto out;
+	}
+	if (errno != EEXIST && errno != ENOTEMPTY) {
+		r = err_sys(e, "rename %s", dst.s);
+		goto cleanup;
+	}
+	r = write_tag_links(tags.s, tag, d, e);
+cleanup:
+	store_remove_tree(tmp.s, &ignore);
+out:
+	buf_free(&tags);
+	buf_free(&tmp);
+	buf_free(&dst);
 	return r;
 }
 
@@ -685,7 +742,7 @@ int store_tags(const struct store *st, const char *name,
 	struct buf p = BUF_INIT;
 	struct dirent *de;
 	DIR *d;
-	int fd, r = -1;
+	int r = -1;
 
 	if (buf_addf(&p, "%s/repositories/%s/_manifests/tags", st->root, name) < 0)
 		return err_sys(e, "out of memory");
@@ -702,24 +759,14 @@ int store_tags(const struct store *st, const char *name,
 		buf_free(&p);
 		return r;
 	}
-	fd = dirfd(d);
+	/* Berth creates a tag directory whole (see store_tag_set), so the
+	 * directory is the tag, as registry:2 also reads it: one readdir,
+	 * no stat per tag. */
 	while ((de = readdir(d))) {
-		struct stat sb;
-		struct buf rel = BUF_INIT;
-		int has;
-
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
 			continue;
-		if (buf_addf(&rel, "%s/current/link", de->d_name) < 0) {
-			err_sys(e, "out of memory");
-			goto out;
-		}
-		/* A tag whose current link was never completed (or was
-		 * deleted) is not a tag. */
-		has = fstatat(fd, rel.s, &sb, 0) == 0 && S_ISREG(sb.st_mode) &&
-		      sb.st_size > 0;
-		buf_free(&rel);
-		if (has && store_list_add(out, de->d_name) < 0) {
+		if (store_list_add(out, de->d_name) < 0) {
 			err_sys(e, "out of memory");
 			goto out;
 		}

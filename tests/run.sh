@@ -74,7 +74,7 @@ done
 # The same requests against ASan/UBSan workers: any report fails the run.
 if [ -z "${TESTS:-}" ]; then
 	rm -rf tests/out/asan-reports && mkdir -p tests/out/asan-reports
-	for t in api skopeo crash; do
+	for t in api skopeo crash discovery; do
 		BERTH_BIN=$top/build/asan/berth-fcgi \
 		ASAN_OPTIONS=detect_leaks=0:log_path=$top/tests/out/asan-reports/$t \
 		UBSAN_OPTIONS=print_stacktrace=1:log_path=$top/tests/out/asan-reports/$t \

@@ -133,6 +133,7 @@ for n in 1 2 3; do
 	done
 done
 check "pushes went on during gc ($tags tags)" test "$tags" -gt 10
+check "no request failed while gc ran (no 500 in the log)" bash -c "! grep -q ' 500 ' '$S/log/berth.log'"
 eq "every image pushed during gc is whole" "$bad" 0
 check "the store is consistent" store_check "$DATA"
 sk() { skopeo --insecure-policy "$@" >>"$OUT/skopeo.log" 2>&1; }
@@ -169,6 +170,11 @@ check "and removes the links that pointed at it" grep -q "removed .*_layers/sha2
 berth fsck --repair > "$OUT/fsck4.out"
 grep -q "manifest gc/a@$MA: layer $D missing" "$OUT/fsck4.out"
 eq "and reports the manifest that needs it" "$?" 0
+
+mkdir -p "$DATA/docker/registry/v2/repositories/gc/a/_manifests/tags/half/index"
+berth fsck --repair > "$OUT/fsck5.out"
+check "fsck finds a tag without its current link and removes it" \
+	grep -q "removed .*_manifests/tags/half" "$OUT/fsck5.out"
 
 # --- ls, du, config check
 berth ls > "$OUT/ls.out"
