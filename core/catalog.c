@@ -170,11 +170,6 @@ int catalog_drop_if_empty(const struct store *st, const char *name,
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 struct rebuild {
 	const struct store *st;
 	struct err *e;
@@ -299,7 +294,7 @@ static int snapshot_build(const struct store *st, const char *dir,
 				*c = '/';
 	}
 	closedir(d);
-	qsort(all.items, all.n, sizeof(char *), cmp_str);
+	store_list_sort(&all);
 	buf_reset(out);
 	if (buf_addf(out, "berth-catalog 1 %lld.%09lld %zu %lld\n",
 		     (long long)dsb->st_mtim.tv_sec, (long long)dsb->st_mtim.tv_nsec,

@@ -65,11 +65,6 @@ int referrers_remove(const struct store *st, const char *name,
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int referrers_list(const struct store *st, const char *name,
 		   const struct digest *subject, const char *artifact_type,
 		   json_t **out, struct err *e)
@@ -97,7 +92,7 @@ int referrers_list(const struct store *st, const char *name,
 			}
 		closedir(d);
 	}
-	qsort(names.items, names.n, sizeof(char *), cmp_str);
+	store_list_sort(&names);
 	for (i = 0; i < names.n; i++) {
 		struct err ignore = ERR_INIT;
 		struct digest rd;

@@ -736,6 +736,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void store_list_sort(struct store_list *l)
+{
+	/* qsort's pointer must not be NULL, even for no items. */
+	if (l->n > 1)
+		qsort(l->items, l->n, sizeof(char *), cmp_str);
+}
+
 int store_tags(const struct store *st, const char *name,
 	       struct store_list *out, struct err *e)
 {
@@ -771,7 +778,7 @@ int store_tags(const struct store *st, const char *name,
 			goto out;
 		}
 	}
-	qsort(out->items, out->n, sizeof(char *), cmp_str);
+	store_list_sort(out);
 	r = 0;
 out:
 	closedir(d);

@@ -101,6 +101,8 @@ struct store_list {
 void store_list_free(struct store_list *l);
 /* Appends a copy of s; -1 when out of memory. */
 int store_list_add(struct store_list *l, const char *s);
+/* Sorts in strcmp order. */
+void store_list_sort(struct store_list *l);
 /* The repository's tags in strcmp order; ERR_NAME_UNKNOWN when the
  * repository does not exist. */
 int store_tags(const struct store *st, const char *name,

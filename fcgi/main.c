@@ -357,6 +357,9 @@ int main(int argc, char **argv)
 				logpath, strerror(errno));
 			return 1;
 		}
+		/* spawn-fcgi leaves stderr nowhere; whatever a library or a
+		 * sanitizer has to say about a dying worker goes to the log. */
+		dup2(log_fd, 2);
 	}
 	if (store_open(&a.st, cfg.rootdirectory, &e) < 0) {
 		fprintf(stderr, "berth-fcgi: storage %s: %s %s\n",

@@ -39,9 +39,17 @@ start_stack() {
 	T_STACKS+=("$port")
 }
 stop_stacks() {
-	local p
+	local p log
 	for p in "${T_STACKS[@]}"; do
 		QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop "$p"
+		# A worker that died of itself (a sanitizer report, a crash)
+		# fails the test; workers killed on purpose die by signal 9.
+		log=$TOP/var/stack-$p/log/berth.log
+		if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer|exited with [1-9]|killed by signal (6|11|7|4|8)' "$log" 2>/dev/null; then
+			not_ok "workers of stack $p ran clean: $(grep -m3 -E 'runtime error|Sanitizer|exited with|killed by' "$log" | tr '\n' ' ')"
+		else
+			ok "workers of stack $p ran clean (no crash, no sanitizer report)"
+		fi
 	done
 	T_STACKS=()
 }

@@ -284,11 +284,6 @@ static int du_repo(void *ctx, const char *name)
 	return store_list_add(&u->repos, name);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int cmd_du(const char *cfgpath, int argc, char **argv)
 {
 	struct config cfg;
@@ -314,7 +309,7 @@ static int cmd_du(const char *cfgpath, int argc, char **argv)
 		fprintf(stderr, "berth du: %s\n", e.msg);
 		return 1;
 	}
-	qsort(u.repos.items, u.repos.n, sizeof(char *), cmp_str);
+	store_list_sort(&u.repos);
 	for (i = 0; i < u.repos.n; i++) {
 		long long bytes = 0;
 		for (k = 0; k < 2; k++) {
@@ -334,7 +329,7 @@ static int cmd_du(const char *cfgpath, int argc, char **argv)
 		}
 		printf("%14lld  %s\n", bytes, u.repos.items[i]);
 	}
-	qsort(seen.items, seen.n, sizeof(char *), cmp_str);
+	store_list_sort(&seen);
 	for (i = 0; i < seen.n; i++) {
 		struct digest d;
 		off_t sz;

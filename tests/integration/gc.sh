@@ -25,7 +25,8 @@ auth:
     path: $TOP/var/stack-$P/htpasswd
 YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
-berth() { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA "$TOP/build/berth" -c "$OUT/cfg.yml" "$@"; }
+B=${BERTH_CLI:-$TOP/build/berth}
+berth() { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA "$B" -c "$OUT/cfg.yml" "$@"; }
 OCI=application/vnd.oci.image.manifest.v1+json
 age_all() { find "$DATA" -exec touch -h -d '2 hours ago' {} + ; }
 blob() { head -c "$2" /dev/urandom > "$OUT/$1"; }
@@ -183,11 +184,11 @@ berth ls gc/a > "$OUT/ls2.out"
 check "berth ls REPO lists tags with digests" grep -q "^v1 .*$MA" "$OUT/ls2.out"
 berth du > "$OUT/du.out"
 check "berth du prints a total" grep -q "total (shared blobs counted once)" "$OUT/du.out"
-"$TOP/build/berth" config check "$OUT/cfg.yml" > "$OUT/cc.out"
+"$B" config check "$OUT/cfg.yml" > "$OUT/cc.out"
 check "berth config check prints the settings" grep -q "storage.gc.graceperiod: 3s" "$OUT/cc.out"
-"$TOP/build/berth" frobnicate 2>/dev/null
+"$B" frobnicate 2>/dev/null
 eq "an unknown command exits 2" "$?" 2
-"$TOP/build/berth" gc --help | grep -q "grace"
+"$B" gc --help | grep -q "grace"
 eq "berth gc --help" "$?" 0
 
 # --- a registry:2 store with a deleted manifest
@@ -206,7 +207,7 @@ DD=$(curl -s -I -H "Accept: $OCI" http://127.0.0.1:15121/v2/r2/drop/manifests/v1
 st=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://127.0.0.1:15121/v2/r2/drop/manifests/$DD")
 eq "registry:2 deletes a manifest" "$st" 202
 find "$R2" -exec touch -h -d '2 hours ago' {} +
-REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$R2 "$TOP/build/berth" -c "$OUT/cfg.yml" gc > "$OUT/r2gc.out"
+REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$R2 "$B" -c "$OUT/cfg.yml" gc > "$OUT/r2gc.out"
 check "berth gc collects what registry:2's delete left" grep -q "removed blob" "$OUT/r2gc.out"
 rm -rf "$OUT/r2pull"
 check "registry:2 still serves the image it kept" \
