@@ -19,6 +19,7 @@ export PORT DATA_DIR WORKERS SERVER REGISTRY_USER REGISTRY_PASSWORD
 BUILD_DEPS := gcc make pkg-config libfcgi-dev libssl-dev libjansson-dev \
               libcrypt-dev libyaml-dev
 RUN_DEPS   := nginx spawn-fcgi openssl curl ca-certificates
+APACHE_DEPS := apache2 libapache2-mod-fcgid libapache2-mod-xsendfile
 TEST_DEPS  := skopeo podman umoci busybox-static jq docker-registry apache2-utils \
               python3
 
@@ -51,9 +52,11 @@ endef
 deps-build:
 	$(call need,$(BUILD_DEPS))
 deps-run: deps-build
-	$(call need,$(RUN_DEPS))
+	$(call need,$(RUN_DEPS) $(if $(filter apache,$(SERVER)),$(APACHE_DEPS)))
 deps-test: deps-run
-	$(call need,$(TEST_DEPS))
+	$(call need,$(TEST_DEPS) $(APACHE_DEPS) chromium)
+	@command -v node >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null
+	@[ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm install --no-audit --no-fund >/dev/null)
 
 $(B)/core/%.o: core/%.c core/*.h | deps-build
 	@mkdir -p $(@D)
@@ -131,3 +134,20 @@ bench: deps-test all
 	$(call need,wrk bc)
 	@bash tests/bench.sh
 .PHONY: bench
+
+# The certificate (SAN localhost, 127.0.0.1 and COMPOSE_HOST) and one user
+# for docker-compose.yml, in nginx-conf/compose/secrets/ (never committed).
+COMPOSE_HOST ?= localhost
+compose-secrets: deps-build $(B)/berth-fcgi
+	@$(call need,openssl)
+	@d=nginx-conf/compose/secrets; mkdir -p $$d/tls; \
+	if [ ! -s $$d/tls/cert.pem ]; then \
+	  openssl req -x509 -newkey rsa:2048 -nodes -days 825 -sha256 -subj "/CN=$(COMPOSE_HOST)" \
+	    -addext "subjectAltName=DNS:$(COMPOSE_HOST),DNS:localhost,IP:127.0.0.1" \
+	    -keyout $$d/tls/key.pem -out $$d/tls/cert.pem 2>/dev/null && chmod 600 $$d/tls/key.pem; \
+	  echo "certificate: $$d/tls/cert.pem (trust it on the clients)"; fi; \
+	user=$${REGISTRY_USER:-admin}; pass=$${REGISTRY_PASSWORD:-$$(openssl rand -hex 12)}; \
+	printf '%s\n' "$$pass" | $(B)/berth-fcgi -p "$$user" > $$d/htpasswd && chmod 644 $$d/htpasswd; \
+	echo "user: $$user  password: $$pass"; \
+	echo "now: docker compose up -d   (https://$(COMPOSE_HOST)/ is the UI)"
+.PHONY: compose-secrets

@@ -396,11 +396,19 @@ int store_blob_put(const struct store *st, const struct digest *d,
 
 	if (store_blob_touch(st, d) == 0)
 		return 0;
-	if (blob_dir(st, d, &dir, e) < 0)
+	/* The bytes are written outside the blob's own directory, which a
+	 * garbage collection may move aside while it is still empty; the
+	 * link into it is retried (blob_link). */
+	if (buf_addf(&dir, "%s/_berth/tmp", st->root) < 0) {
+		err_sys(e, "out of memory");
 		goto out;
-	if (write_temp(dir.s, "data", data, len, &tmp, e) < 0)
+	}
+	if (store_mkdirs(dir.s, e) < 0 ||
+	    write_temp(dir.s, "blob", data, len, &tmp, e) < 0)
 		goto out;
-	r = blob_link(st, d, tmp.s, e);
+	buf_reset(&dir);
+	if (blob_dir(st, d, &dir, e) == 0)
+		r = blob_link(st, d, tmp.s, e);
 	unlink(tmp.s);
 out:
 	buf_free(&dir);

@@ -16,6 +16,7 @@
 struct app {
 	const struct config *cfg;
 	struct store st;
+	int supervised;   /* a supervisor of ours runs the workers */
 };
 
 int h_blob(struct app *a, struct http_req *r, const char *name, const char *dg);

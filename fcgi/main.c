@@ -86,6 +86,9 @@ static void log_request(const struct config *cfg, const struct http_req *r,
 			 r->detail);
 }
 
+static int purge_due(struct app *a);
+static void purge_work(struct app *a);
+
 static void on_term_idle(int sig)
 {
 	(void)sig;
@@ -127,6 +130,18 @@ static int serve(struct app *a)
 			http_req_free(&r);
 		}
 		FCGX_Finish_r(&fr);
+		/* Without a supervisor (mod_fcgid), requests drive the purge;
+		 * the grandchild is reparented, so nothing waits for it. */
+		if (!a->supervised && purge_due(a)) {
+			pid_t c = fork();
+			if (c == 0) {
+				if (fork() == 0)
+					purge_work(a);
+				_exit(0);
+			}
+			if (c > 0)
+				waitpid(c, NULL, 0);
+		}
 		sigprocmask(SIG_UNBLOCK, &term, NULL);
 	}
 }
@@ -163,25 +178,60 @@ static void log_purge(void *ctx, const char *line)
 	log_line("purge: %s%s", (const char *)ctx, line);
 }
 
+/* 1 when an upload purge is due: the store keeps when the last one began
+ * (_berth/purge.stamp), so the pools of several hosts, and the processes
+ * mod_fcgid runs without a supervisor, share one interval. */
+static int purge_due(struct app *a)
+{
+	struct buf p = BUF_INIT, dir = BUF_INIT;
+	struct err e = ERR_INIT;
+	struct stat sb;
+	int due = 0, fd;
+
+	if (!a->cfg->purge_enabled ||
+	    buf_addf(&dir, "%s/_berth", a->st.root) < 0 ||
+	    buf_addf(&p, "%s/purge.stamp", dir.s) < 0)
+		goto out;
+	if (stat(p.s, &sb) == 0 &&
+	    difftime(time(NULL), sb.st_mtime) < a->cfg->purge_interval)
+		goto out;
+	if (store_mkdirs(dir.s, &e) < 0)
+		goto out;
+	fd = open(p.s, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		due = futimens(fd, NULL) == 0;
+		close(fd);
+	}
+out:
+	buf_free(&p);
+	buf_free(&dir);
+	return due;
+}
+
 /* storage.maintenance.uploadpurging, as registry:2 does it: on every
- * interval, in a child so the supervisor never blocks on the store. */
+ * interval, in a child so no request and no supervisor waits for it. */
+static void purge_work(struct app *a)
+{
+	struct gc_opts o = { 0 };
+	struct gc_stats s;
+	struct err e = ERR_INIT;
+
+	o.purge_uploads = 1;
+	o.dry_run = a->cfg->purge_dryrun;
+	o.upload_age = a->cfg->purge_age;
+	o.say = log_purge;
+	o.ctx = o.dry_run ? "would remove " : "removed ";
+	if (gc_run(&a->st, &o, &s, &e) < 0)
+		log_line("purge: failed: %s %s", e.msg, e.detail);
+}
+
 static pid_t purge(struct app *a)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		struct gc_opts o = { 0 };
-		struct gc_stats s;
-		struct err e = ERR_INIT;
-
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		o.purge_uploads = 1;
-		o.dry_run = a->cfg->purge_dryrun;
-		o.upload_age = a->cfg->purge_age;
-		o.say = log_purge;
-		o.ctx = o.dry_run ? "would remove " : "removed ";
-		if (gc_run(&a->st, &o, &s, &e) < 0)
-			log_line("purge: failed: %s %s", e.msg, e.detail);
+		purge_work(a);
 		_exit(0);
 	}
 	return pid;
@@ -215,15 +265,15 @@ static int supervise(struct app *a, long n)
 	}
 	log_line("supervisor: %ld workers started", n);
 	sigemptyset(&none);
-	next_purge = now_s() + (a->cfg->purge_interval < 60 ? a->cfg->purge_interval : 60);
+	next_purge = now_s() + 1;
 	while (!stopping) {
 		int st;
 		pid_t pid;
 
-		if (a->cfg->purge_enabled && now_s() >= next_purge) {
-			if (purger <= 0)
+		if (now_s() >= next_purge) {
+			if (purger <= 0 && purge_due(a))
 				purger = purge(a);
-			next_purge = now_s() + a->cfg->purge_interval;
+			next_purge = now_s() + 1;
 		}
 		pid = waitpid(-1, &st, WNOHANG);
 		if (pid <= 0) {
@@ -374,6 +424,7 @@ int main(int argc, char **argv)
 	}
 	if (workers < 0)
 		workers = cfg.workers;
+	a.supervised = workers > 0;
 	if (workers == 0)
 		rc = serve(&a);
 	else

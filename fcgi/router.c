@@ -135,6 +135,11 @@ int router_handle(struct app *a, struct http_req *r)
 	struct err e = ERR_INIT;
 	int rc;
 
+	/* A CORS preflight carries no credentials: answer it before auth,
+	 * with the headers of http.headers (Access-Control-*), as registry:2
+	 * does for the web UIs. */
+	if (!strcmp(r->method, "OPTIONS"))
+		return http_respond(r, 200, NULL, NULL, 0);
 	if (check_auth(a, r) < 0)
 		return 0;
 	route_parse(r->path, &rt);

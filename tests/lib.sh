@@ -22,10 +22,11 @@ eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
 }
 
-# start_stack PORT [CONFIG]: a fresh stack with data in $OUT/data-PORT.
+# start_stack PORT [CONFIG]: a fresh stack with data in $OUT/data-PORT
+# (or in $STACK_DATA).
 start_stack() {
 	local port=$1 cfg=${2:-}
-	DATA=$OUT/data-$port
+	DATA=${STACK_DATA:-$OUT/data-$port}
 	QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop "$port"
 	rm -rf "$TOP/var/stack-$port"
 	mkdir -p "$DATA"

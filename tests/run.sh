@@ -71,6 +71,15 @@ for t in tests/integration/${TESTS:-*}.sh; do
 	run_one "$(basename "$t" .sh)" "$t"
 done
 
+# The same suite behind Apache + mod_fcgid (SERVER=apache), except what is
+# about spawn-fcgi's pool (crash: Berth's own supervisor) or not about the
+# web server at all (oracle: registry:2 interchange).
+for t in tests/integration/${TESTS:-*}.sh; do
+	name=$(basename "$t" .sh)
+	case "$name" in crash|oracle|compose) continue ;; esac
+	SERVER=apache run_one "$name-apache" "$t"
+done
+
 # The same requests against ASan/UBSan workers: a report kills the worker
 # (halt on error), which lands in the stack's log, which each test checks
 # when it stops its stacks (tests/lib.sh).

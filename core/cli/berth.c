@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
@@ -48,6 +49,23 @@ static int usage(int rc)
 	return rc;
 }
 
+/* Run as root, the CLI works as the user that owns the store (the one the
+ * registry runs as): whatever it creates there, the registry can change
+ * later. */
+static int become_owner(const char *root)
+{
+	struct stat sb;
+
+	if (geteuid() != 0 || stat(root, &sb) < 0 || sb.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(sb.st_gid) < 0 || setuid(sb.st_uid) < 0) {
+		fprintf(stderr, "berth: cannot become the store's owner (uid %u): %s\n",
+			(unsigned)sb.st_uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int load(const char *path, struct config *cfg, struct store *st)
 {
 	struct buf warn = BUF_INIT;
@@ -67,6 +85,10 @@ static int load(const char *path, struct config *cfg, struct store *st)
 	buf_free(&warn); /* the registry already said; commands stay quiet */
 	if (!st)
 		return 0;
+	if (become_owner(cfg->rootdirectory) < 0) {
+		config_free(cfg);
+		return -1;
+	}
 	if (access(cfg->rootdirectory, F_OK) < 0) {
 		fprintf(stderr, "berth: storage root %s: %s\n", cfg->rootdirectory,
 			strerror(errno));

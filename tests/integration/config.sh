@@ -85,8 +85,13 @@ check "berth-fcgi -p makes a bcrypt htpasswd line" \
 # With auth.htpasswd set, Berth checks credentials itself when a request
 # arrives without REMOTE_USER (here: the site with auth_basic removed).
 start_stack 15112 || { not_ok "stack starts"; exit 1; }
-sed -i '/auth_basic/d' "$S/site.conf"
-nginx -c "$S/nginx.conf" -p "$S" -s reload && sleep 1
+if [ "${SERVER:-nginx}" = apache ]; then
+	sed -i '/^ *Auth/d; /Require valid-user/d; /LimitExcept/d' "$S/site.conf"
+	apache2 -f "$S/apache.conf" -k graceful && sleep 1.5
+else
+	sed -i '/auth_basic/d' "$S/site.conf"
+	nginx -c "$S/nginx.conf" -p "$S" -s reload && sleep 1
+fi
 st=$(curl -s -o /dev/null -D "$OUT/h" -w '%{http_code}' --cacert "$CA" "$URL/v2/")
 eq "no auth_basic, no credentials: Berth answers 401" "$st" 401
 check "Berth's 401 names the realm" grep -qi '^WWW-Authenticate: Basic realm="Registry realm"' "$OUT/h"
@@ -146,3 +151,17 @@ if [ -d "$SEEDS" ]; then
 	eq "the guides' compose environment loads" "$env_ok" yes
 	check "found the guides' configs ($n)" test "$n" -ge 3
 fi
+
+# A CORS preflight, as a browser sends it for the web UI: no credentials.
+sed -e "s|/var/lib/registry|$OUT/data-15122|" -e "s|/auth/htpasswd|$TOP/var/stack-15122/htpasswd|" \
+	"$TOP/tests/configs/tls-htpasswd.yml" > "$OUT/cors.yml"
+start_stack 15122 "$OUT/cors.yml" || { not_ok "stack starts"; exit 1; }
+st=$(curl -s -o /dev/null -D "$OUT/pre" -w '%{http_code}' --cacert "$CA" -X OPTIONS \
+	-H 'Origin: http://registry-ui.example' -H 'Access-Control-Request-Method: DELETE' \
+	-H 'Access-Control-Request-Headers: authorization,accept' "$URL/v2/lib/img/manifests/latest")
+eq "an OPTIONS preflight without credentials answers 200" "$st" 200
+check "with Access-Control-Allow-Origin from http.headers" grep -qi '^Access-Control-Allow-Origin: http://registry-ui.example' "$OUT/pre"
+check "with Access-Control-Allow-Methods" grep -qi '^Access-Control-Allow-Methods: .*DELETE' "$OUT/pre"
+check "with Access-Control-Expose-Headers: Docker-Content-Digest" grep -qi '^Access-Control-Expose-Headers: Docker-Content-Digest' "$OUT/pre"
+st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$URL/v2/_catalog")
+eq "a GET without credentials is still refused" "$st" 401

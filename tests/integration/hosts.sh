@@ -7,11 +7,9 @@ source "$TOP/tests/store-check.sh"
 set -u
 SHARED=$OUT/shared
 mkdir -p "$SHARED"
-start_stack 15108 || { not_ok "host A starts"; exit 1; }
-rm -rf "$DATA" && ln -s "$SHARED" "$DATA"
+STACK_DATA=$SHARED start_stack 15108 || { not_ok "host A starts"; exit 1; }
 URLA=$URL; CAA=$CA; CREDA=$CRED
-start_stack 15109 || { not_ok "host B starts"; exit 1; }
-rm -rf "$DATA" && ln -s "$SHARED" "$DATA"
+STACK_DATA=$SHARED start_stack 15109 || { not_ok "host B starts"; exit 1; }
 URLB=$URL; CAB=$CA; CREDB=$CRED
 on() { # on A|B: makes api talk to that host
 	if [ "$1" = A ]; then URL=$URLA CA=$CAA CRED=$CREDA; else URL=$URLB CA=$CAB CRED=$CREDB; fi
@@ -39,10 +37,20 @@ curl -s -o /dev/null --cacert "$CAA" -u "$CREDA" -X PATCH --limit-rate 300k \
 CPID=$!
 sleep 1
 on B; api PATCH "$LOC" --data-binary "@$OUT/chunk01"
-expect "a concurrent PATCH on a busy session is refused" 409 BLOB_UPLOAD_INVALID
-wait $CPID
-on A; api GET "$LOC"
-eq "the busy session holds only the first PATCH" "$(hdr Range)" "0-999999"
+if [ "${SERVER:-nginx}" = apache ]; then
+	# mod_fcgid reads a whole body before it hands the request over, so
+	# the slow client never holds the session: the two PATCHes reach
+	# Berth one after the other and both land, whole, in order.
+	expect "a second PATCH on the session waits its turn (mod_fcgid buffers)" 202
+	wait $CPID
+	on A; api GET "$LOC"
+	eq "the session holds both PATCHes, whole" "$(hdr Range)" "0-1999999"
+else
+	expect "a concurrent PATCH on a busy session is refused" 409 BLOB_UPLOAD_INVALID
+	wait $CPID
+	on A; api GET "$LOC"
+	eq "the busy session holds only the first PATCH" "$(hdr Range)" "0-999999"
+fi
 
 # 16 writers of the same blob at once, on both hosts, monolithic and chunked.
 head -c 2000000 /dev/urandom > "$OUT/same"
