@@ -133,8 +133,6 @@ int h_tags(struct app *a, struct http_req *r, const char *name)
 	json_t *doc, *arr;
 	size_t i, from = 0, count = 0;
 	long n;
-	char *s;
-	int rc;
 
 	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
 		return http_fail(r, ERR_METHOD, "method not allowed on tags");
@@ -158,15 +156,9 @@ int h_tags(struct app *a, struct http_req *r, const char *name)
 	if (n >= 0 && i < tags.n && count > 0)
 		http_header(r, "Link", "</v2/%s/tags/list?n=%ld&last=%s>; rel=\"next\"",
 			    name, n, tags.items[i - 1]);
-	s = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
 	store_list_free(&tags);
 	buf_free(&last);
-	if (!s)
-		return http_fail(r, ERR_INTERNAL, "out of memory");
-	rc = http_respond(r, 200, "application/json", s, strlen(s));
-	free(s);
-	return rc;
+	return http_respond_json(r, "application/json", doc);
 }
 
 int h_catalog(struct app *a, struct http_req *r)
@@ -177,8 +169,7 @@ int h_catalog(struct app *a, struct http_req *r)
 	json_t *doc, *arr;
 	size_t i;
 	long n;
-	int more, rc;
-	char *s;
+	int more;
 
 	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
 		return http_fail(r, ERR_METHOD, "method not allowed on the catalog");
@@ -203,15 +194,9 @@ int h_catalog(struct app *a, struct http_req *r)
 	if (more && repos.n)
 		http_header(r, "Link", "</v2/_catalog?n=%ld&last=%s>; rel=\"next\"",
 			    n, repos.items[repos.n - 1]);
-	s = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
 	store_list_free(&repos);
 	buf_free(&last);
-	if (!s)
-		return http_fail(r, ERR_INTERNAL, "out of memory");
-	rc = http_respond(r, 200, "application/json", s, strlen(s));
-	free(s);
-	return rc;
+	return http_respond_json(r, "application/json", doc);
 }
 
 int h_referrers(struct app *a, struct http_req *r, const char *name,
@@ -221,8 +206,7 @@ int h_referrers(struct app *a, struct http_req *r, const char *name,
 	struct err e = ERR_INIT;
 	struct buf at = BUF_INIT;
 	json_t *idx;
-	char *s;
-	int q, rc;
+	int q;
 
 	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
 		return http_fail(r, ERR_METHOD, "method not allowed on referrers");
@@ -240,11 +224,5 @@ int h_referrers(struct app *a, struct http_req *r, const char *name,
 	buf_free(&at);
 	if (q > 0)
 		http_header(r, "OCI-Filters-Applied", "artifactType");
-	s = json_dumps(idx, JSON_COMPACT);
-	json_decref(idx);
-	if (!s)
-		return http_fail(r, ERR_INTERNAL, "out of memory");
-	rc = http_respond(r, 200, MT_OCI_INDEX, s, strlen(s));
-	free(s);
-	return rc;
+	return http_respond_json(r, MT_OCI_INDEX, idx);
 }

@@ -234,6 +234,19 @@ int http_respond(struct http_req *r, int status, const char *content_type,
 	return http_write(r, body, len);
 }
 
+int http_respond_json(struct http_req *r, const char *content_type, json_t *doc)
+{
+	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(doc);
+	if (!s)
+		return http_fail(r, ERR_INTERNAL, "out of memory");
+	rc = http_respond(r, 200, content_type, s, strlen(s));
+	free(s);
+	return rc;
+}
+
 int http_error(struct http_req *r, const struct err *e)
 {
 	json_t *doc;

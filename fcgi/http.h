@@ -12,6 +12,7 @@
 #define BERTH_HTTP_H
 
 #include <fcgiapp.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include "../core/buf.h"
@@ -62,6 +63,8 @@ int http_respond(struct http_req *r, int status, const char *content_type,
  * the worker: announces length, sends no body. */
 int http_respond_head(struct http_req *r, int status, const char *content_type,
 		      long long length);
+/* Sends doc (taken over, even on failure) as a 200 of content_type. */
+int http_respond_json(struct http_req *r, const char *content_type, json_t *doc);
 /* Sends the spec's error body for e. */
 int http_error(struct http_req *r, const struct err *e);
 int http_fail(struct http_req *r, enum err_code code, const char *msg);
