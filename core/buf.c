@@ -110,6 +110,16 @@ int buf_addf(struct buf *b, const char *fmt, ...)
 	return r;
 }
 
+void buf_vsay(void (*fn)(void *ctx, const char *line), void *ctx,
+	      const char *fmt, va_list ap)
+{
+	struct buf b = BUF_INIT;
+
+	if (fn && buf_vaddf(&b, fmt, ap) == 0)
+		fn(ctx, b.s);
+	buf_free(&b);
+}
+
 char *buf_detach(struct buf *b, size_t *len)
 {
 	char *s;

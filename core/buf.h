@@ -36,6 +36,10 @@ int buf_addch(struct buf *b, char c);
 int buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+/* Formats one line and hands it to fn (when fn is set): how core/ reports
+ * progress to whoever runs it (the CLI prints, the supervisor logs). */
+void buf_vsay(void (*fn)(void *ctx, const char *line), void *ctx,
+	      const char *fmt, va_list ap);
 /* Hands the allocation to the caller (who frees it) and resets b. */
 char *buf_detach(struct buf *b, size_t *len);
 

@@ -33,14 +33,11 @@ static void say(struct ck *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void say(struct ck *c, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (buf_vaddf(&b, fmt, ap) == 0 && c->say)
-		c->say(c->ctx, b.s);
+	buf_vsay(c->say, c->ctx, fmt, ap);
 	va_end(ap);
-	buf_free(&b);
 }
 
 static int hash_file(const char *path, enum digest_alg alg, struct digest *out)

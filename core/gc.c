@@ -106,16 +106,11 @@ static void say(struct run *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void say(struct run *g, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
 
-	if (!g->o->say)
-		return;
 	va_start(ap, fmt);
-	if (buf_vaddf(&b, fmt, ap) == 0)
-		g->o->say(g->o->ctx, b.s);
+	buf_vsay(g->o->say, g->o->ctx, fmt, ap);
 	va_end(ap);
-	buf_free(&b);
 }
 
 /* 1 when path was modified within the grace period (or cannot be read). */
