@@ -77,7 +77,7 @@ $(B)/berth: $(CLI_OBJ) $(B)/libberth.a
 	$(CC) $(ALLFLAGS) -o $@ $(CLI_OBJ) $(B)/libberth.a $(LIBS)
 
 $(B)/test-unit: $(UNIT_SRC) tests/unit/*.h $(B)/libberth.a
-	$(CC) $(ALLFLAGS) -Wno-error=unused-function -o $@ $(UNIT_SRC) $(B)/libberth.a $(LIBS)
+	$(CC) $(ALLFLAGS) -o $@ $(UNIT_SRC) $(B)/libberth.a $(LIBS)
 
 # Every .c file must include banned.h (after its other headers).
 check-banned:
