@@ -1,13 +1,9 @@
 // Opens page.html (from its own origin) in Debian's headless chromium and
 // prints, as JSON, what the page's fetch() calls to Berth saw.
-const { chromium } = require("playwright-core");
+const { launch } = require("./chromium");
 (async () => {
   const [pageUrl] = process.argv.slice(2);
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch();
   // The registry's certificate is the stack's self-signed one.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();

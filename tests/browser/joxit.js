@@ -4,14 +4,10 @@
 // a repository, delete one tag with the UI's delete button and its
 // confirmation dialog. Prints, as JSON, what the UI showed and the requests
 // it sent. Arguments: UI URL, user, password, repository, tag to delete.
-const { chromium } = require("playwright-core");
+const { launch } = require("./chromium");
 (async () => {
   const [url, user, pass, repo, victim] = process.argv.slice(2);
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch();
   // The browser answers the registry's basic-auth challenge itself, as a
   // person typing into the login prompt would.
   const context = await browser.newContext({
