@@ -39,6 +39,11 @@ start_stack() {
 	CRED=tester:secret-$port
 	T_STACKS+=("$port")
 }
+# The auth section of a test's config.yml: basic auth with the htpasswd
+# file that stack.sh writes for the stack on PORT.
+stack_auth_yaml() { # stack_auth_yaml PORT
+	printf 'auth:\n  htpasswd:\n    realm: r\n    path: %s\n' "$TOP/var/stack-$1/htpasswd"
+}
 stop_stacks() {
 	local p log
 	for p in "${T_STACKS[@]}"; do

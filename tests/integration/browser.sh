@@ -21,10 +21,7 @@ http:
     Access-Control-Max-Age: [1728000]
     Access-Control-Allow-Credentials: [true]
     Access-Control-Expose-Headers: ['Docker-Content-Digest']
-auth:
-  htpasswd:
-    realm: r
-    path: $TOP/var/stack-$P/htpasswd
+$(stack_auth_yaml $P)
 YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
 printf '{"architecture":"amd64","os":"linux"}' > "$OUT/config"

@@ -19,10 +19,7 @@ storage:
       age: 30s
       interval: 2s
       dryrun: false
-auth:
-  htpasswd:
-    realm: r
-    path: $TOP/var/stack-$P/htpasswd
+$(stack_auth_yaml $P)
 YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
 B=${BERTH_CLI:-$TOP/build/berth}

@@ -21,10 +21,7 @@ version: 0.1
 storage:
   delete:
     enabled: true
-auth:
-  htpasswd:
-    realm: Registry
-    path: $TOP/var/stack-$P/htpasswd
+$(stack_auth_yaml $P)
 YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
 make_images >"$OUT/images.log" 2>&1 || { not_ok "test images build"; cat "$OUT/images.log"; exit 1; }
