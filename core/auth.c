@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <openssl/sha.h>
 
-#include "store.h"
+#include "fsutil.h"
 #include "banned.h"
 
 #define AUTH_CACHE 16
@@ -102,10 +102,11 @@ int auth_check(const char *htpasswd, const char *user, const char *pass,
 
 	if (keyed && stat(htpasswd, &sb) == 0 && cache_hit(&sb, key))
 		return 0;
-	if (store_read_file(htpasswd, 1u << 20, &f, &fe) < 0) {
+	/* Fail closed: no readable password file, nobody gets in. */
+	if (fs_read_file(htpasswd, 1u << 20, &f, &fe) <= 0) {
 		err_set(e, ERR_UNAUTHORIZED, "authentication required");
-		snprintf(e->detail, sizeof(e->detail), "htpasswd %s unreadable",
-			 htpasswd);
+		snprintf(e->detail, sizeof(e->detail), "htpasswd unreadable: %.400s",
+			 fe.detail[0] ? fe.detail : htpasswd);
 		buf_free(&f);
 		return -1;
 	}

@@ -18,6 +18,9 @@
  * rebuilds when the index directory's mtime says it is stale (a marker was
  * added or removed since), so 100,000 repositories cost one readdir per
  * change, not per request.
+ * Reading the markers or the repositories fails the listing; it is never
+ * taken for an empty catalog, and a repository whose content cannot be
+ * checked stays listed.
  * When catalog.ready is missing (a store written by registry:2, or one
  * older than the index) the first listing rebuilds the index by walking
  * repositories/ once. catalog_rebuild() is also what `berth fsck --repair`
@@ -38,7 +41,7 @@ int catalog_drop_if_empty(const struct store *st, const char *name,
 /* Up to n names after last (NULL: from the start) in strcmp order; *more
  * tells whether names follow the page. */
 int catalog_list(const struct store *st, const char *last, size_t n,
-		 struct store_list *out, int *more, struct err *e);
+		 struct strlist *out, int *more, struct err *e);
 /* Rebuilds the index from repositories/; returns the number listed. */
 long catalog_rebuild(const struct store *st, struct err *e);
 

@@ -4,8 +4,12 @@
  * Contract: every core function that can fail takes a struct err * as its
  * last argument, fills it and returns -1 (or NULL); on success it returns
  * 0 (or a pointer) and leaves the err untouched. The code is one of the
- * OCI distribution-spec error codes (plus ERR_INTERNAL for the machine's own
- * failures: disk full, permissions). The message is safe to show a client:
+ * OCI distribution-spec error codes, or one of core's own conditions that
+ * a front end presents its way (ERR_TOO_LARGE, ERR_RANGE_INVALID, ERR_BUSY,
+ * ERR_INTERNAL for the machine's own failures: disk full, I/O errors).
+ * Absence is not an error code: a lookup answers "absent" with its return
+ * value (see fsutil.h, store.h), never by filling e. core knows no HTTP:
+ * the statuses and the code strings sent to clients are fcgi/'s. The message is safe to show a client:
  * it never holds a filesystem path. Paths and errno text for the operator go
  * in err->detail, which the front end logs and never sends.
  */
@@ -28,19 +32,18 @@ enum err_code {
 	ERR_UNAUTHORIZED,
 	ERR_DENIED,
 	ERR_UNSUPPORTED,
-	ERR_RANGE_INVALID,      /* 416: Content-Range out of order */
-	ERR_TOO_LARGE,          /* 413: body over a limit */
+	ERR_RANGE_INVALID,      /* Content-Range does not continue an upload */
+	ERR_TOO_LARGE,          /* a body or a file over its limit */
 	ERR_PAGINATION_NUMBER_INVALID,
-	ERR_NOT_FOUND,          /* 404 for a URL that names no endpoint */
-	ERR_METHOD,             /* 405 for a method the endpoint lacks */
-	ERR_BUSY,               /* 409: someone else holds the upload */
+	ERR_BUSY,               /* another request holds the upload */
 	ERR_INTERNAL,
+	ERR__COUNT
 };
 
 struct err {
 	enum err_code code;
 	char msg[256];
-	char detail[512];
+	char detail[1024];
 };
 
 #define ERR_INIT { ERR_NONE, "", "" }
@@ -52,9 +55,5 @@ int err_set(struct err *e, enum err_code code, const char *fmt, ...)
  * strerror(errno) when errno is set. Returns -1. */
 int err_sys(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The spec's code string ("BLOB_UNKNOWN"...). */
-const char *err_code_name(enum err_code code);
-/* The HTTP status that the spec pairs with the code. */
-int err_http_status(enum err_code code);
 
 #endif

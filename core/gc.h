@@ -19,6 +19,14 @@
  * request cleanly (a manifest whose blob vanished is MANIFEST_BLOB_UNKNOWN,
  * never stored). With dry_run nothing is changed and everything that would
  * be removed is reported.
+ *
+ * Never on doubt: the mark walks the store with walk.h's policy. Any error
+ * other than an item's absence (a tagged manifest or the child of a kept
+ * index that cannot be read or parsed, a tag link that cannot be read, a
+ * directory that cannot be listed) ends gc_run() with -1 before anything
+ * is removed, e naming the file and the error. A sweep that meets such an
+ * error stops there too: a layer link is removed only when its blob is
+ * absent, never because looking at the blob failed.
  */
 #ifndef BERTH_GC_H
 #define BERTH_GC_H
@@ -45,5 +53,12 @@ struct gc_stats {
 
 int gc_run(const struct store *st, const struct gc_opts *o,
 	   struct gc_stats *stats, struct err *e);
+
+/* storage.maintenance.uploadpurging's timer, kept in the store
+ * (_berth/purge.stamp holds when the last purge began) so that the pools
+ * of several hosts, and processes that mod_fcgid runs without a
+ * supervisor, share one interval: 1 when a purge is due (the stamp was
+ * touched: the caller purges), 0 when not, -1. */
+int gc_purge_due(const struct store *st, double interval, struct err *e);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * manifest: validation with jansson against the OCI image-spec and Docker
- * schema2 shapes, then storage through store.c (blob, revision link, tag).
+ * manifest: validation (refs.c, strict) and storage through store.c: the
+ * blob, the revision link, the tag, the referrers entry, the catalog.
  */
 #include "manifest.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
@@ -26,232 +28,80 @@ int manifest_ref_parse(const char *s, struct manifest_ref *ref, struct err *e)
 	return 0;
 }
 
-static int known_type(const char *t)
+/* The manifest's media type from its mediaType field and what the client
+ * declared; refuses disagreements. */
+static int decide_type(struct refs *m, const char *declared, struct err *e)
 {
-	return !strcmp(t, MT_OCI_MANIFEST) || !strcmp(t, MT_OCI_INDEX) ||
-	       !strcmp(t, MT_DOCKER_MANIFEST) || !strcmp(t, MT_DOCKER_LIST);
-}
-
-static int is_index(const char *t)
-{
-	return !strcmp(t, MT_OCI_INDEX) || !strcmp(t, MT_DOCKER_LIST);
-}
-
-static int is_schema1(const char *t)
-{
-	return !strcmp(t, MT_DOCKER_V1) || !strcmp(t, MT_DOCKER_V1_SIGNED);
-}
-
-/* Copies a Content-Type without parameters or surrounding blanks. */
-static void bare_type(const char *ct, char *out, size_t n)
-{
-	size_t len;
-
-	while (ct && (*ct == ' ' || *ct == '\t'))
-		ct++;
-	if (!ct || !*ct) {
-		out[0] = 0;
-		return;
-	}
-	len = strcspn(ct, "; \t");
-	if (len >= n)
-		len = n - 1;
-	memcpy(out, ct, len);
-	out[len] = 0;
-}
-
-/* Checks a descriptor's fields; its digest goes in d. */
-static int check_descriptor(json_t *desc, const char *what, struct digest *d,
-			    struct err *e)
-{
-	json_t *v;
-	struct err de = ERR_INIT;
-
-	if (!json_is_object(desc))
-		return err_set(e, ERR_MANIFEST_INVALID, "%s is not an object", what);
-	v = json_object_get(desc, "mediaType");
-	if (!json_is_string(v) || !json_string_length(v))
-		return err_set(e, ERR_MANIFEST_INVALID,
-			       "%s has no mediaType", what);
-	v = json_object_get(desc, "size");
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return err_set(e, ERR_MANIFEST_INVALID,
-			       "%s has no valid size", what);
-	v = json_object_get(desc, "digest");
-	if (!json_is_string(v) || digest_parse(json_string_value(v), d, &de) < 0)
-		return err_set(e, ERR_MANIFEST_INVALID,
-			       "%s has no valid digest", what);
-	v = json_object_get(desc, "urls");
-	if (v) {
-		size_t i;
-		json_t *u;
-		if (!json_is_array(v))
-			return err_set(e, ERR_MANIFEST_INVALID,
-				       "%s urls is not an array", what);
-		json_array_foreach(v, i, u)
-			if (!json_is_string(u))
-				return err_set(e, ERR_MANIFEST_INVALID,
-					       "%s urls holds a non-string", what);
-	}
-	v = json_object_get(desc, "annotations");
-	if (v && !json_is_object(v))
-		return err_set(e, ERR_MANIFEST_INVALID,
-			       "%s annotations is not an object", what);
-	return 0;
-}
-
-static int has_urls(json_t *desc)
-{
-	json_t *v = json_object_get(desc, "urls");
-
-	return json_is_array(v) && json_array_size(v) > 0;
-}
-
-static int check_image(const struct store *st, const char *name, json_t *root,
-		       struct err *e)
-{
-	json_t *config = json_object_get(root, "config");
-	json_t *layers = json_object_get(root, "layers");
-	json_t *l;
-	struct digest d;
-	size_t i;
-	char what[64];
-
-	if (!config)
-		return err_set(e, ERR_MANIFEST_INVALID, "manifest has no config");
-	if (check_descriptor(config, "config", &d, e) < 0)
-		return -1;
-	if (!store_link_touch(st, name, STORE_LAYER, &d)) {
-		char s[DIGEST_STR_MAX];
-		digest_format(&d, s);
-		return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
-			       "config blob %s unknown to registry", s);
-	}
-	if (!json_is_array(layers))
-		return err_set(e, ERR_MANIFEST_INVALID,
-			       "manifest has no layers array");
-	json_array_foreach(layers, i, l) {
-		snprintf(what, sizeof(what), "layer %zu", i);
-		if (check_descriptor(l, what, &d, e) < 0)
-			return -1;
-		/* Non-distributable (foreign) layers live elsewhere. */
-		if (has_urls(l))
-			continue;
-		if (!store_link_touch(st, name, STORE_LAYER, &d)) {
-			char s[DIGEST_STR_MAX];
-			digest_format(&d, s);
-			return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
-				       "blob %s unknown to registry", s);
-		}
-	}
-	return 0;
-}
-
-static int check_index(const struct store *st, const char *name, json_t *root,
-		       struct err *e)
-{
-	json_t *list = json_object_get(root, "manifests");
-	json_t *m;
-	struct digest d;
-	size_t i;
-	char what[64];
-
-	if (!json_is_array(list))
-		return err_set(e, ERR_MANIFEST_INVALID,
-			       "index has no manifests array");
-	json_array_foreach(list, i, m) {
-		snprintf(what, sizeof(what), "manifests[%zu]", i);
-		if (check_descriptor(m, what, &d, e) < 0)
-			return -1;
-		if (!store_link_touch(st, name, STORE_REVISION, &d)) {
-			char s[DIGEST_STR_MAX];
-			digest_format(&d, s);
-			return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN,
-				       "manifest %s unknown to registry", s);
-		}
-	}
-	return 0;
-}
-
-/* Decides the manifest's media type from its mediaType field and the
- * request's Content-Type; refuses schema1 and disagreements. */
-static int decide_type(json_t *root, const char *content_type, char *out,
-		       size_t n, struct err *e)
-{
-	json_t *mt = json_object_get(root, "mediaType");
-	json_t *sv = json_object_get(root, "schemaVersion");
-	char ct[128];
-	const char *field = NULL;
-
-	bare_type(content_type, ct, sizeof(ct));
-	if (mt && !json_is_string(mt))
-		return err_set(e, ERR_MANIFEST_INVALID, "mediaType is not a string");
-	if (mt)
-		field = json_string_value(mt);
-	if ((field && is_schema1(field)) || is_schema1(ct) ||
-	    (json_is_integer(sv) && json_integer_value(sv) == 1))
+	if (!strcmp(declared, MT_DOCKER_V1) || !strcmp(declared, MT_DOCKER_V1_SIGNED))
 		return err_set(e, ERR_MANIFEST_INVALID,
 			       "Docker schema1 manifests are not supported: "
 			       "push with a client that writes schema2 or OCI "
 			       "(docker 1.10 or later, podman, skopeo)");
-	if (!json_is_integer(sv) || json_integer_value(sv) != 2)
-		return err_set(e, ERR_MANIFEST_INVALID,
-			       "schemaVersion must be 2");
-	if (field) {
-		if (!known_type(field))
-			return err_set(e, ERR_MANIFEST_INVALID,
-				       "unsupported manifest mediaType %s", field);
-		if (ct[0] && strcmp(ct, field))
+	if (m->typed) {
+		if (declared[0] && strcmp(declared, m->media_type))
 			return err_set(e, ERR_MANIFEST_INVALID,
 				       "mediaType %s does not match Content-Type %s",
-				       field, ct);
-		snprintf(out, n, "%s", field);
+				       m->media_type, declared);
 		return 0;
 	}
-	if (known_type(ct)) {
-		if (!strcmp(ct, MT_DOCKER_MANIFEST) || !strcmp(ct, MT_DOCKER_LIST))
-			return err_set(e, ERR_MANIFEST_INVALID,
-				       "Docker manifests must carry mediaType");
-		/* Without mediaType the shape must agree with the type. */
-		if (is_index(ct) != (json_object_get(root, "manifests") != NULL))
-			return err_set(e, ERR_MANIFEST_INVALID,
-				       "manifest does not match Content-Type %s", ct);
-		snprintf(out, n, "%s", ct);
-		return 0;
-	}
-	snprintf(out, n, "%s", json_object_get(root, "manifests") ?
-		 MT_OCI_INDEX : MT_OCI_MANIFEST);
+	if (!refs_known_type(declared))
+		return 0; /* the type follows from the shape */
+	if (!strcmp(declared, MT_DOCKER_MANIFEST) || !strcmp(declared, MT_DOCKER_LIST))
+		return err_set(e, ERR_MANIFEST_INVALID,
+			       "Docker manifests must carry mediaType");
+	/* Without mediaType the shape must agree with the type. */
+	if (refs_is_index_type(declared) != (m->kind == REFS_INDEX))
+		return err_set(e, ERR_MANIFEST_INVALID,
+			       "manifest does not match Content-Type %s", declared);
+	snprintf(m->media_type, sizeof(m->media_type), "%s", declared);
 	return 0;
 }
 
-int manifest_media_type(const char *body, size_t len, char *out, size_t outlen)
+/* The repository must link d (touching it, so gc spares it). */
+static int need(const struct store *st, const char *name,
+		enum store_link_kind kind, const struct refs_desc *d,
+		const char *what, struct err *e)
 {
-	json_t *root = json_loadb(body, len, 0, NULL);
-	json_t *mt, *sv;
+	char s[DIGEST_STR_MAX];
+	int r;
 
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return -1;
+	/* Non-distributable (foreign) layers live elsewhere. */
+	if (d->foreign && kind == STORE_LAYER)
+		return 0;
+	r = store_link_touch(st, name, kind, &d->digest, e);
+	if (r != 0)
+		return r > 0 ? 0 : -1;
+	digest_format(&d->digest, s);
+	return err_set(e, ERR_MANIFEST_BLOB_UNKNOWN, "%s %s unknown to registry",
+		       what, s);
+}
+
+static int check_refs(const struct store *st, const char *name,
+		      const struct refs *m, struct err *e)
+{
+	size_t i;
+
+	if (m->kind == REFS_INDEX) {
+		for (i = 0; i < m->nchildren; i++)
+			if (need(st, name, STORE_REVISION, &m->children[i], "manifest", e) < 0)
+				return -1;
+		return 0;
 	}
-	mt = json_object_get(root, "mediaType");
-	sv = json_object_get(root, "schemaVersion");
-	if (json_is_string(mt) && json_string_length(mt))
-		snprintf(out, outlen, "%s", json_string_value(mt));
-	else if (json_is_integer(sv) && json_integer_value(sv) == 1)
-		snprintf(out, outlen, "%s", json_object_get(root, "signatures") ?
-			 MT_DOCKER_V1_SIGNED : MT_DOCKER_V1);
-	else
-		snprintf(out, outlen, "%s", json_object_get(root, "manifests") ?
-			 MT_OCI_INDEX : MT_OCI_MANIFEST);
-	json_decref(root);
+	if (m->has_config &&
+	    need(st, name, STORE_LAYER, &m->config, "config blob", e) < 0)
+		return -1;
+	for (i = 0; i < m->nlayers; i++)
+		if (need(st, name, STORE_LAYER, &m->layers[i], "blob", e) < 0)
+			return -1;
 	return 0;
 }
 
 /* Records the manifest in its subject's referrers, with the descriptor the
  * referrers API answers: artifactType is the manifest's, else its config's
  * mediaType. */
-static int add_referrer(const struct store *st, const char *name, json_t *root,
-			const struct manifest_info *mi, size_t len, struct err *e)
+static int add_referrer(const struct store *st, const char *name,
+			const struct refs *m, const struct manifest_info *mi,
+			size_t len, struct err *e)
 {
 	char ds[DIGEST_STR_MAX];
 	json_t *desc, *at, *ann;
@@ -262,12 +112,12 @@ static int add_referrer(const struct store *st, const char *name, json_t *root,
 			 ds, "size", (json_int_t)len);
 	if (!desc)
 		return err_sys(e, "out of memory");
-	at = json_object_get(root, "artifactType");
+	at = json_object_get(m->doc, "artifactType");
 	if (!json_is_string(at))
-		at = json_object_get(json_object_get(root, "config"), "mediaType");
+		at = json_object_get(json_object_get(m->doc, "config"), "mediaType");
 	if (json_is_string(at))
 		json_object_set(desc, "artifactType", at);
-	ann = json_object_get(root, "annotations");
+	ann = json_object_get(m->doc, "annotations");
 	if (json_is_object(ann))
 		json_object_set(desc, "annotations", ann);
 	r = referrers_add(st, name, &mi->subject, &mi->digest, desc, e);
@@ -276,42 +126,27 @@ static int add_referrer(const struct store *st, const char *name, json_t *root,
 }
 
 int manifest_put(const struct store *st, const char *name,
-		 const struct manifest_ref *ref, const char *content_type,
+		 const struct manifest_ref *ref, const char *media_type,
 		 const char *body, size_t len, struct manifest_info *out,
 		 struct err *e)
 {
-	json_t *root, *subject;
-	json_error_t jerr;
+	struct refs m;
 	int r = -1;
 
 	memset(out, 0, sizeof(*out));
+	memset(&m, 0, sizeof(m));
 	if (len > MANIFEST_MAX)
 		return err_set(e, ERR_TOO_LARGE, "manifest is larger than %u bytes",
 			       MANIFEST_MAX);
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return err_set(e, ERR_MANIFEST_INVALID, "manifest is not JSON: %s",
-			       jerr.text);
-	if (!json_is_object(root)) {
-		err_set(e, ERR_MANIFEST_INVALID, "manifest is not a JSON object");
+	if (refs_parse(body, len, REFS_STRICT, &m, e) < 0 ||
+	    decide_type(&m, media_type ? media_type : "", e) < 0)
 		goto out;
-	}
-	if (decide_type(root, content_type, out->media_type,
-			sizeof(out->media_type), e) < 0)
-		goto out;
-	if (json_object_get(root, "artifactType") &&
-	    !json_is_string(json_object_get(root, "artifactType"))) {
-		err_set(e, ERR_MANIFEST_INVALID, "artifactType is not a string");
-		goto out;
-	}
-	subject = json_object_get(root, "subject");
-	if (subject) {
-		if (check_descriptor(subject, "subject", &out->subject, e) < 0)
-			goto out;
+	snprintf(out->media_type, sizeof(out->media_type), "%s", m.media_type);
+	if (m.has_subject) {
 		out->has_subject = 1;
+		out->subject = m.subject.digest;
 	}
-	if (is_index(out->media_type) ? check_index(st, name, root, e) :
-					check_image(st, name, root, e))
+	if (check_refs(st, name, &m, e) < 0)
 		goto out;
 	if (ref->is_digest) {
 		digest_of(ref->digest.alg, body, len, &out->digest);
@@ -328,19 +163,28 @@ int manifest_put(const struct store *st, const char *name,
 		goto out;
 	if (!ref->is_digest && store_tag_set(st, name, ref->tag, &out->digest, e) < 0)
 		goto out;
-	if (out->has_subject &&
-	    add_referrer(st, name, root, out, len, e) < 0)
+	if (out->has_subject && add_referrer(st, name, &m, out, len, e) < 0)
 		goto out;
 	if (catalog_add(st, name, e) < 0)
 		goto out;
 	r = 0;
 out:
-	json_decref(root);
+	refs_free(&m);
 	return r;
 }
 
-/* registry:2 accepted manifests larger than Berth's push limit; serve them. */
-#define MANIFEST_READ_MAX (64u << 20)
+/* NAME_UNKNOWN when the repository is absent, else MANIFEST_UNKNOWN. */
+static int unknown(const struct store *st, const char *name, struct err *e)
+{
+	int r = store_repo_exists(st, name, e);
+
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return err_set(e, ERR_NAME_UNKNOWN,
+			       "repository name not known to registry");
+	return err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+}
 
 int manifest_get(const struct store *st, const char *name,
 		 const struct manifest_ref *ref, struct buf *body,
@@ -348,31 +192,37 @@ int manifest_get(const struct store *st, const char *name,
 {
 	struct buf local = BUF_INIT;
 	struct buf *b = body ? body : &local;
-	int r = -1;
+	char ds[DIGEST_STR_MAX];
+	int r = -1, found;
 
 	memset(out, 0, sizeof(*out));
 	if (ref->is_digest) {
 		out->digest = ref->digest;
-	} else if (store_tag_get(st, name, ref->tag, &out->digest, e) < 0) {
-		if (!store_repo_exists(st, name))
-			err_set(e, ERR_NAME_UNKNOWN,
-				"repository name not known to registry");
-		return -1;
+	} else {
+		found = store_tag_get(st, name, ref->tag, &out->digest, e);
+		if (found <= 0)
+			return found < 0 ? -1 : unknown(st, name, e);
 	}
-	if (!store_link_exists(st, name, STORE_REVISION, &out->digest)) {
-		if (!store_repo_exists(st, name))
-			return err_set(e, ERR_NAME_UNKNOWN,
-				       "repository name not known to registry");
-		return err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
-	}
-	if (store_blob_read(st, &out->digest, MANIFEST_READ_MAX, b, e) < 0) {
-		if (e->code == ERR_BLOB_UNKNOWN)
-			err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+	found = store_link_exists(st, name, STORE_REVISION, &out->digest, e);
+	if (found <= 0)
+		return found < 0 ? -1 : unknown(st, name, e);
+	found = store_blob_read(st, &out->digest, REFS_READ_MAX, b, e);
+	if (found == 0) {
+		err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
 		goto out;
 	}
-	if (manifest_media_type(b->s, b->len, out->media_type,
-				sizeof(out->media_type)) < 0) {
-		err_sys(e, "stored manifest is not JSON");
+	digest_format(&out->digest, ds);
+	if (found < 0) {
+		if (e->code == ERR_TOO_LARGE) {
+			errno = 0;
+			err_sys(e, "stored manifest %s is over the read limit", ds);
+		}
+		goto out;
+	}
+	if (refs_media_type(b->s, b->len, out->media_type,
+			    sizeof(out->media_type)) < 0) {
+		errno = 0;
+		err_sys(e, "stored manifest %s is not JSON", ds);
 		goto out;
 	}
 	r = 0;
@@ -384,35 +234,76 @@ out:
 int manifest_delete(const struct store *st, const char *name,
 		    const struct manifest_ref *ref, struct err *e)
 {
-	struct store_list tags = { 0 };
+	struct strlist tags = STRLIST_INIT;
 	struct digest d;
-	struct err ignore = ERR_INIT;
 	size_t i;
-	int r = -1;
+	int r = -1, found;
 
 	if (!ref->is_digest) {
-		if (store_tag_remove(st, name, ref->tag, e) < 0)
-			return -1;
+		found = store_tag_remove(st, name, ref->tag, e);
+		if (found <= 0)
+			return found < 0 ? -1 :
+				err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
 		return catalog_drop_if_empty(st, name, e);
 	}
-	if (!store_link_exists(st, name, STORE_REVISION, &ref->digest))
-		return err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+	found = store_link_exists(st, name, STORE_REVISION, &ref->digest, e);
+	if (found <= 0)
+		return found < 0 ? -1 :
+			err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
 	/* Tags first: a tag must never name a manifest the repository no
-	 * longer has. */
+	 * longer has. A tag that cannot be read stops the delete: it may
+	 * point here. */
 	if (store_tags(st, name, &tags, e) < 0)
 		goto out;
-	for (i = 0; i < tags.n; i++)
-		if (store_tag_get(st, name, tags.items[i], &d, &ignore) == 0 &&
-		    digest_equal(&d, &ref->digest) &&
-		    store_tag_remove(st, name, tags.items[i], e) < 0 &&
-		    e->code != ERR_MANIFEST_UNKNOWN)
+	for (i = 0; i < tags.n; i++) {
+		found = store_tag_get(st, name, tags.items[i], &d, e);
+		if (found < 0)
 			goto out;
+		if (found > 0 && digest_equal(&d, &ref->digest) &&
+		    store_tag_remove(st, name, tags.items[i], e) < 0)
+			goto out;
+	}
 	if (referrers_remove_of(st, name, &ref->digest, e) < 0)
 		goto out;
-	r = store_link_remove(st, name, STORE_REVISION, &ref->digest, e);
-	if (r == 0)
-		r = catalog_drop_if_empty(st, name, e);
+	found = store_link_remove(st, name, STORE_REVISION, &ref->digest, e);
+	if (found < 0)
+		goto out;
+	if (found == 0) {
+		err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+		goto out;
+	}
+	r = catalog_drop_if_empty(st, name, e);
 out:
-	store_list_free(&tags);
+	strlist_free(&tags);
 	return r;
+}
+
+int manifest_tags(const struct store *st, const char *name, const char *last,
+		  long n, struct strlist *out, int *more, struct err *e)
+{
+	struct strlist all = STRLIST_INIT;
+	size_t i = 0;
+	int r = store_tags(st, name, &all, e);
+
+	*more = 0;
+	if (r <= 0) {
+		strlist_free(&all);
+		return r < 0 ? -1 : err_set(e, ERR_NAME_UNKNOWN,
+					    "repository name not known to registry");
+	}
+	if (last)
+		while (i < all.n && strcmp(all.items[i], last) <= 0)
+			i++;
+	for (; i < all.n; i++) {
+		if (n >= 0 && out->n == (size_t)n) {
+			*more = 1;
+			break;
+		}
+		if (strlist_add(out, all.items[i]) < 0) {
+			strlist_free(&all);
+			return err_sys(e, "out of memory");
+		}
+	}
+	strlist_free(&all);
+	return 0;
 }

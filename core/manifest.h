@@ -1,17 +1,19 @@
 /*
- * manifest: checking, storing and fetching image manifests and indexes.
+ * manifest: checking, storing and fetching image manifests and indexes,
+ * and the tags of a repository.
  *
  * Accepted: OCI image manifest and index, Docker schema2 manifest and
  * manifest list, with artifactType, subject, the empty config and
  * non-distributable layers that carry urls. Docker schema1 is refused.
  *
  * Contract: manifest_put() stores nothing unless the body is a valid
- * manifest whose references (config and layers, or child manifests) are
- * linked in this repository, and whose digest matches a digest reference.
- * The stored bytes are exactly the bytes received. The media type served
- * back is read from the manifest itself (its mediaType, or its shape when
- * it has none), as registry:2 does, so no extra state is kept on disk and
- * a registry:2 store is served the same way.
+ * manifest (refs.h, REFS_STRICT) whose references (config and layers, or
+ * child manifests) are linked in this repository, and whose digest matches
+ * a digest reference. The stored bytes are exactly the bytes received. The
+ * media type served back is read from the manifest itself (its mediaType,
+ * or its shape when it has none), as registry:2 does, so no extra state is
+ * kept on disk and a registry:2 store is served the same way. A store that
+ * cannot be read answers ERR_INTERNAL, never "unknown".
  */
 #ifndef BERTH_MANIFEST_H
 #define BERTH_MANIFEST_H
@@ -20,16 +22,11 @@
 #include "buf.h"
 #include "digest.h"
 #include "err.h"
+#include "refs.h"
 #include "store.h"
 
+/* The largest manifest Berth accepts on push. */
 #define MANIFEST_MAX (4u << 20)
-
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_DOCKER_V1 "application/vnd.docker.distribution.manifest.v1+json"
-#define MT_DOCKER_V1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 /* A manifest reference: a tag or a digest. */
 struct manifest_ref {
@@ -43,13 +40,15 @@ int manifest_ref_parse(const char *s, struct manifest_ref *ref, struct err *e);
 
 struct manifest_info {
 	struct digest digest;
-	char media_type[128];
+	char media_type[256];
 	int has_subject;
 	struct digest subject;
 };
 
+/* media_type: the type the client declared, without parameters ("" when
+ * it declared none). */
 int manifest_put(const struct store *st, const char *name,
-		 const struct manifest_ref *ref, const char *content_type,
+		 const struct manifest_ref *ref, const char *media_type,
 		 const char *body, size_t len, struct manifest_info *out,
 		 struct err *e);
 /* Resolves ref in the repository; body gets the stored bytes (may be
@@ -62,7 +61,10 @@ int manifest_get(const struct store *st, const char *name,
  * bytes stay for GC). ERR_MANIFEST_UNKNOWN when there is nothing to do. */
 int manifest_delete(const struct store *st, const char *name,
 		    const struct manifest_ref *ref, struct err *e);
-/* The media type of a manifest's bytes (mediaType, else its shape). */
-int manifest_media_type(const char *body, size_t len, char *out, size_t outlen);
+/* A page of the repository's tags in strcmp order: up to n (all when n
+ * < 0) after last (NULL: from the start); *more tells whether tags follow.
+ * ERR_NAME_UNKNOWN when the repository does not exist. */
+int manifest_tags(const struct store *st, const char *name, const char *last,
+		  long n, struct strlist *out, int *more, struct err *e);
 
 #endif

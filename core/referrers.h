@@ -13,7 +13,9 @@
  * Contract: referrers_list() returns an OCI image index of the entries
  * whose manifest the repository still links (an entry left by a crash or
  * by another registry's delete is skipped), optionally only those of one
- * artifactType; an unknown subject gives an empty index.
+ * artifactType; an unknown subject gives an empty index. An entry or a
+ * link that cannot be read fails the listing (ERR_INTERNAL) rather than
+ * leave a referrer out. The files are the store's (store_referrer_*).
  */
 #ifndef BERTH_REFERRERS_H
 #define BERTH_REFERRERS_H
@@ -27,11 +29,9 @@
 int referrers_add(const struct store *st, const char *name,
 		  const struct digest *subject, const struct digest *referrer,
 		  json_t *desc, struct err *e);
-int referrers_remove(const struct store *st, const char *name,
-		     const struct digest *subject, const struct digest *referrer,
-		     struct err *e);
 /* Removes manifest d of the repository from its subject's referrers, if
- * it has a subject (reads the manifest to learn it). */
+ * it has a subject (reads the manifest to learn it: one that cannot be
+ * read is an error, one that is absent was never indexed). */
 int referrers_remove_of(const struct store *st, const char *name,
 			const struct digest *d, struct err *e);
 /* A new reference to an image index in *out. */

@@ -1,15 +1,15 @@
 /*
- * store: Distribution's filesystem layout with crash-safe writes.
- * See store.h for the layout and the durability contract. Everything here
- * is plain POSIX file operations that NFS and CephFS honour across hosts:
- * rename() to replace a link, link() to create a blob only if absent, and
- * fsync() of files and directories to order them on disk.
+ * store: Distribution's filesystem layout with crash-safe writes; see
+ * store.h for the layout, the durability contract and the three-way
+ * answers. The walks over the layout (each repository, link, blob, upload,
+ * referrer, leftover) are in store_walk.c; plain file operations are
+ * fsutil's.
  */
-#include "store.h"
+#include "store_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,34 @@
 
 #include <openssl/rand.h>
 
+#include "fsutil.h"
 #include "banned.h"
+
+#define LINK_MAX_BYTES 256
+
+int store_path(const struct store *st, struct buf *out, struct err *e,
+	       const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	buf_reset(out);
+	if (!st || !st->root) {
+		errno = 0;
+		return err_sys(e, "the store was not opened");
+	}
+	if (buf_addf(out, "%s/", st->root) < 0)
+		return err_sys(e, "out of memory");
+	va_start(ap, fmt);
+	r = buf_vaddf(out, fmt, ap);
+	va_end(ap);
+	return r < 0 ? err_sys(e, "out of memory") : 0;
+}
+
+const char *store_link_area(enum store_link_kind kind)
+{
+	return kind == STORE_LAYER ? "_layers" : "_manifests/revisions";
+}
 
 int store_open(struct store *st, const char *rootdirectory, struct err *e)
 {
@@ -30,7 +57,7 @@ int store_open(struct store *st, const char *rootdirectory, struct err *e)
 			       "storage root must be an absolute path");
 	if (buf_addf(&b, "%s/docker/registry/v2", rootdirectory) < 0)
 		return err_sys(e, "out of memory");
-	if (store_mkdirs(b.s, e) < 0) {
+	if (fs_mkdirs(b.s, e) < 0) {
 		buf_free(&b);
 		return -1;
 	}
@@ -50,365 +77,136 @@ void store_close(struct store *st)
 	st->root = st->rootdir = NULL;
 }
 
-int store_blob_relpath(const struct digest *d, struct buf *out)
+int store_berth_path(const struct store *st, const char *sub, struct buf *out,
+		     struct err *e)
 {
-	return buf_addf(out, "docker/registry/v2/blobs/%s/%.2s/%s/data",
-			digest_alg_name(d->alg), d->hex, d->hex);
-}
-
-int store_blob_path(const struct store *st, const struct digest *d,
-		    struct buf *out)
-{
-	return buf_addf(out, "%s/blobs/%s/%.2s/%s/data", st->root,
-			digest_alg_name(d->alg), d->hex, d->hex);
-}
-
-int store_repo_path(const struct store *st, const char *name, struct buf *out)
-{
-	return buf_addf(out, "%s/repositories/%s", st->root, name);
-}
-
-/* ---- file primitives ---- */
-
-int store_fsync_dir(const char *dir, struct err *e)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return err_sys(e, "open %s", dir);
-	/* Some filesystems (and NFS) refuse fsync on a directory with EINVAL
-	 * and order metadata themselves; that is not a failure. */
-	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
-		err_sys(e, "fsync %s", dir);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-int store_mkdirs(const char *path, struct err *e)
-{
-	struct buf b = BUF_INIT;
-	struct stat sb;
-	char *p;
-	int r = -1;
-
-	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-		return 0;
-	if (buf_adds(&b, path) < 0)
-		return err_sys(e, "out of memory");
-	for (p = b.s + 1;; p++) {
-		if (*p != '/' && *p != 0)
-			continue;
-		char saved = *p;
-		*p = 0;
-		if (mkdir(b.s, 0755) == 0) {
-			/* Make the new entry durable in its parent. */
-			char *slash = strrchr(b.s, '/');
-			if (slash && slash != b.s) {
-				*slash = 0;
-				if (store_fsync_dir(b.s, e) < 0)
-					goto out;
-				*slash = '/';
-			}
-		} else if (errno != EEXIST) {
-			err_sys(e, "mkdir %s", b.s);
-			goto out;
-		}
-		*p = saved;
-		if (!saved)
-			break;
-	}
-	r = 0;
-out:
-	buf_free(&b);
-	return r;
-}
-
-int store_write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Writes data to a new durable temp file in dir; its path goes in tmp. */
-static int write_temp(const char *dir, const char *name, const void *data,
-		      size_t len, struct buf *tmp, struct err *e)
-{
-	int fd;
-
-	if (buf_addf(tmp, "%s/.tmp-%s-XXXXXX", dir, name) < 0)
-		return err_sys(e, "out of memory");
-	fd = mkostemp(tmp->s, O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, "create temp file in %s", dir);
-	if (fchmod(fd, 0644) < 0 || store_write_all(fd, data, len) < 0 ||
-	    fsync(fd) < 0) {
-		err_sys(e, "write %s", tmp->s);
-		close(fd);
-		unlink(tmp->s);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		err_sys(e, "close %s", tmp->s);
-		unlink(tmp->s);
-		return -1;
-	}
-	return 0;
-}
-
-int store_write_file(const char *dir, const char *name, const void *data,
-		     size_t len, struct err *e)
-{
-	struct buf tmp = BUF_INIT, dst = BUF_INIT;
-	int r = -1;
-
-	if (store_mkdirs(dir, e) < 0)
-		return -1;
-	if (write_temp(dir, name, data, len, &tmp, e) < 0)
-		goto out;
-	if (buf_addf(&dst, "%s/%s", dir, name) < 0) {
-		err_sys(e, "out of memory");
-		unlink(tmp.s);
-		goto out;
-	}
-	if (rename(tmp.s, dst.s) < 0) {
-		err_sys(e, "rename %s", dst.s);
-		unlink(tmp.s);
-		goto out;
-	}
-	r = store_fsync_dir(dir, e);
-out:
-	buf_free(&tmp);
-	buf_free(&dst);
-	return r;
-}
-
-int store_read_file(const char *path, size_t max, struct buf *out,
-		    struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	ssize_t n;
-
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return err_set(e, ERR_NOT_FOUND, "not found");
-		return err_sys(e, "open %s", path);
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return err_set(e, ERR_NOT_FOUND, "not found");
-	}
-	if ((size_t)sb.st_size > max) {
-		close(fd);
-		return err_set(e, ERR_TOO_LARGE, "file too large");
-	}
-	if (buf_grow(out, (size_t)sb.st_size) < 0) {
-		close(fd);
-		return err_sys(e, "out of memory");
-	}
-	for (;;) {
-		if (buf_grow(out, 4096) < 0) {
-			close(fd);
-			return err_sys(e, "out of memory");
-		}
-		n = read(fd, out->s + out->len, out->cap - out->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_sys(e, "read %s", path);
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		out->s[out->len] = 0;
-		if (out->len > max) {
-			close(fd);
-			return err_set(e, ERR_TOO_LARGE, "file too large");
-		}
-	}
-	close(fd);
-	return 0;
-}
-
-static int remove_at(int parent, const char *name)
-{
-	int fd, r = 0;
-	DIR *d;
-	struct dirent *de;
-
-	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -1;
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (remove_at(dirfd(d), de->d_name) < 0)
-			r = -1;
-	}
-	closedir(d);
-	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		r = -1;
-	return r;
-}
-
-int store_remove_tree(const char *path, struct err *e)
-{
-	if (remove_at(AT_FDCWD, path) < 0)
-		return err_sys(e, "remove %s", path);
-	return 0;
+	if (!*sub)
+		return store_path(st, out, e, "_berth");
+	return store_path(st, out, e, "_berth/%s", sub);
 }
 
 /* ---- blobs ---- */
+
+static int blob_dir(const struct store *st, const struct digest *d,
+		    struct buf *out, struct err *e)
+{
+	return store_path(st, out, e, "blobs/%s/%.2s/%s",
+			  digest_alg_name(d->alg), d->hex, d->hex);
+}
+
+static int blob_data(const struct store *st, const struct digest *d,
+		     struct buf *out, struct err *e)
+{
+	return store_path(st, out, e, "blobs/%s/%.2s/%s/data",
+			  digest_alg_name(d->alg), d->hex, d->hex);
+}
+
+int store_blob_path(const struct store *st, const struct digest *d,
+		    enum store_path_base base, struct buf *out, struct err *e)
+{
+	if (blob_data(st, d, out, e) < 0)
+		return -1;
+	if (base == STORE_PATH_FROM_ROOTDIR) {
+		size_t skip = strlen(st->rootdir);
+		while (out->s[skip] == '/')
+			skip++;
+		memmove(out->s, out->s + skip, out->len - skip + 1);
+		out->len -= skip;
+	}
+	return 0;
+}
 
 int store_blob_stat(const struct store *st, const struct digest *d,
 		    off_t *size, struct err *e)
 {
 	struct buf p = BUF_INIT;
-	struct stat sb;
-	int r;
+	int r = -1;
 
-	if (store_blob_path(st, d, &p) < 0)
-		return err_sys(e, "out of memory");
-	r = stat(p.s, &sb);
+	if (blob_data(st, d, &p, e) == 0)
+		r = fs_stat_file(p.s, size, NULL, e);
 	buf_free(&p);
-	if (r < 0 || !S_ISREG(sb.st_mode)) {
-		if (r < 0 && errno != ENOENT && errno != ENOTDIR)
-			return err_sys(e, "stat blob");
-		return err_set(e, ERR_BLOB_UNKNOWN, "blob unknown to registry");
-	}
-	if (size)
-		*size = sb.st_size;
-	return 0;
+	return r;
 }
 
 int store_blob_read(const struct store *st, const struct digest *d,
 		    size_t max, struct buf *out, struct err *e)
 {
 	struct buf p = BUF_INIT;
-	int r;
+	int r = -1;
 
-	if (store_blob_path(st, d, &p) < 0)
-		return err_sys(e, "out of memory");
-	r = store_read_file(p.s, max, out, e);
+	if (blob_data(st, d, &p, e) == 0)
+		r = fs_read_file(p.s, max, out, e);
 	buf_free(&p);
-	if (r < 0 && e->code == ERR_NOT_FOUND)
-		err_set(e, ERR_BLOB_UNKNOWN, "blob unknown to registry");
 	return r;
 }
 
-/* Marks a file as just used: `berth gc` never removes what was touched
- * within its grace period. -1 (errno ENOENT) when it is gone. */
-static int touch(const char *path)
+int store_blob_touch(const struct store *st, const struct digest *d,
+		     struct err *e)
 {
-	return utimensat(AT_FDCWD, path, NULL, 0);
-}
+	struct buf p = BUF_INIT;
+	int r = -1;
 
-static int blob_dir(const struct store *st, const struct digest *d,
-		    struct buf *dir, struct err *e);
+	if (blob_data(st, d, &p, e) == 0)
+		r = fs_touch(p.s, e);
+	buf_free(&p);
+	return r;
+}
 
 /* Links src in as the blob's data: never replaces an existing blob, but
  * touches it, so a garbage collection running now keeps it. Should the
- * collector take it away between our link() and the touch, link again. */
+ * collector take the directory away between our mkdir, link() and touch,
+ * make it and link again. */
 static int blob_link(const struct store *st, const struct digest *d,
 		     const char *src, struct err *e)
 {
 	struct buf dst = BUF_INIT, dir = BUF_INIT;
-	char *slash;
-	int r = -1, tries;
+	int r = -1, tries, t;
 
-	if (store_blob_path(st, d, &dst) < 0)
-		return err_sys(e, "out of memory");
+	if (blob_dir(st, d, &dir, e) < 0 || blob_data(st, d, &dst, e) < 0)
+		goto out;
 	for (tries = 0;; tries++) {
-		if (link(src, dst.s) < 0 && errno != EEXIST &&
-		    !(errno == ENOENT && tries < 3)) {
+		if (fs_mkdirs(dir.s, e) < 0)
+			goto out;
+		if (link(src, dst.s) < 0 && errno != EEXIST) {
+			if (errno == ENOENT && tries < 3)
+				continue;
 			err_sys(e, "link %s", dst.s);
 			goto out;
 		}
-		if (touch(dst.s) == 0)
+		t = fs_touch(dst.s, e);
+		if (t < 0)
+			goto out;
+		if (t > 0)
 			break;
-		if (errno != ENOENT || tries >= 3) {
-			err_sys(e, "touch %s", dst.s);
+		if (tries >= 3) {
+			errno = ENOENT;
+			err_sys(e, "blob %s keeps vanishing", dst.s);
 			goto out;
 		}
-		buf_reset(&dir);
-		if (blob_dir(st, d, &dir, e) < 0)
-			goto out;
 	}
-	slash = strrchr(dst.s, '/');
-	*slash = 0;
-	r = store_fsync_dir(dst.s, e);
+	r = fs_fsync_dir(dir.s, e);
 out:
 	buf_free(&dst);
 	buf_free(&dir);
 	return r;
 }
 
-int store_blob_touch(const struct store *st, const struct digest *d)
-{
-	struct buf p = BUF_INIT;
-	int r = -1;
-
-	if (store_blob_path(st, d, &p) == 0)
-		r = touch(p.s);
-	buf_free(&p);
-	return r;
-}
-
-static int blob_dir(const struct store *st, const struct digest *d,
-		    struct buf *dir, struct err *e)
-{
-	if (buf_addf(dir, "%s/blobs/%s/%.2s/%s", st->root,
-		     digest_alg_name(d->alg), d->hex, d->hex) < 0)
-		return err_sys(e, "out of memory");
-	return store_mkdirs(dir->s, e);
-}
-
 int store_blob_put(const struct store *st, const struct digest *d,
 		   const void *data, size_t len, struct err *e)
 {
 	struct buf dir = BUF_INIT, tmp = BUF_INIT;
-	int r = -1;
+	int r = -1, t;
 
-	if (store_blob_touch(st, d) == 0)
-		return 0;
+	t = store_blob_touch(st, d, e);
+	if (t != 0)
+		return t > 0 ? 0 : -1;
 	/* The bytes are written outside the blob's own directory, which a
 	 * garbage collection may move aside while it is still empty; the
 	 * link into it is retried (blob_link). */
-	if (buf_addf(&dir, "%s/_berth/tmp", st->root) < 0) {
-		err_sys(e, "out of memory");
+	if (store_berth_path(st, "tmp", &dir, e) < 0 || fs_mkdirs(dir.s, e) < 0 ||
+	    fs_write_temp(dir.s, "blob", data, len, FS_DURABLE, &tmp, e) < 0)
 		goto out;
-	}
-	if (store_mkdirs(dir.s, e) < 0 ||
-	    write_temp(dir.s, "blob", data, len, &tmp, e) < 0)
-		goto out;
-	buf_reset(&dir);
-	if (blob_dir(st, d, &dir, e) == 0)
-		r = blob_link(st, d, tmp.s, e);
+	r = blob_link(st, d, tmp.s, e);
 	unlink(tmp.s);
 out:
 	buf_free(&dir);
@@ -419,89 +217,230 @@ out:
 int store_blob_adopt(const struct store *st, const struct digest *d,
 		     const char *path, struct err *e)
 {
-	struct buf dir = BUF_INIT;
-	int r;
-
-	r = blob_dir(st, d, &dir, e);
-	buf_free(&dir);
-	if (r < 0)
-		return -1;
 	return blob_link(st, d, path, e);
+}
+
+int store_blob_open(const struct store *st, const struct digest *d,
+		    struct store_blob_file *f, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	struct stat sb;
+	int r = -1;
+
+	f->fd = -1;
+	f->size = 0;
+	if (blob_data(st, d, &p, e) < 0)
+		goto out;
+	f->fd = open(p.s, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		r = errno == ENOENT || errno == ENOTDIR ? 0 :
+			err_sys(e, "open %s", p.s);
+		goto out;
+	}
+	if (fstat(f->fd, &sb) < 0) {
+		err_sys(e, "stat %s", p.s);
+		store_blob_file_close(f);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+		err_sys(e, "open %s (not a regular file)", p.s);
+		store_blob_file_close(f);
+		goto out;
+	}
+	f->size = sb.st_size;
+	r = 1;
+out:
+	buf_free(&p);
+	return r;
+}
+
+long store_blob_pread(const struct store_blob_file *f, void *buf, size_t len,
+		      off_t off, struct err *e)
+{
+	for (;;) {
+		ssize_t n = pread(f->fd, buf, len, off);
+		if (n >= 0)
+			return (long)n;
+		if (errno != EINTR)
+			return err_sys(e, "read blob");
+	}
+}
+
+void store_blob_file_close(struct store_blob_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+int store_blob_hash(const struct store *st, const struct digest *d,
+		    struct digest *got, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int r = -1;
+
+	if (blob_data(st, d, &p, e) == 0)
+		r = fs_hash_file(p.s, d->alg, got, e);
+	buf_free(&p);
+	return r;
+}
+
+int store_blob_quarantine(const struct store *st, const struct digest *d,
+			  struct buf *where, struct err *e)
+{
+	struct buf q = BUF_INIT, from = BUF_INIT;
+	int r = -1;
+
+	if (store_berth_path(st, "quarantine", &q, e) < 0 ||
+	    blob_dir(st, d, &from, e) < 0 || fs_mkdirs(q.s, e) < 0)
+		goto out;
+	buf_reset(where);
+	if (buf_addf(where, "_berth/quarantine/%s-%s-%ld", digest_alg_name(d->alg),
+		     d->hex, (long)time(NULL)) < 0 ||
+	    buf_addf(&q, "/%s", where->s + strlen("_berth/quarantine/")) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (rename(from.s, q.s) < 0) {
+		err_sys(e, "rename %s", from.s);
+		goto out;
+	}
+	r = 0;
+out:
+	buf_free(&q);
+	buf_free(&from);
+	return r;
+}
+
+int store_blob_remove_idle(const struct store *st, const struct digest *d,
+			   double grace, time_t now, int dry_run, struct err *e)
+{
+	struct buf dir = BUF_INIT;
+	int r = -1;
+
+	if (store_path(st, &dir, e, "blobs/%s/%.2s", digest_alg_name(d->alg),
+		       d->hex) == 0)
+		r = fs_remove_aside(dir.s, d->hex, "data", grace, now, dry_run, e);
+	buf_free(&dir);
+	return r;
 }
 
 /* ---- links ---- */
 
 static int link_dir(const struct store *st, const char *name,
 		    enum store_link_kind kind, const struct digest *d,
-		    struct buf *out)
+		    struct buf *out, struct err *e)
 {
-	return buf_addf(out, "%s/repositories/%s/%s/%s/%s", st->root, name,
-			kind == STORE_LAYER ? "_layers" : "_manifests/revisions",
-			digest_alg_name(d->alg), d->hex);
+	return store_path(st, out, e, "repositories/%s/%s/%s/%s", name,
+			  store_link_area(kind), digest_alg_name(d->alg), d->hex);
 }
 
-/* Reads a link file into d: 0, or -1 when it is missing or damaged. */
-static int link_read(const char *path, struct digest *d)
+/* Reads a link file: 1 with its digest in d, 0 absent, -1 unreadable or
+ * damaged (its content is no digest). */
+static int link_read(const char *path, struct digest *d, struct err *e)
 {
 	struct buf b = BUF_INIT;
-	struct err e = ERR_INIT;
-	int r = -1;
+	struct err pe = ERR_INIT;
+	int r = fs_read_file(path, LINK_MAX_BYTES, &b, e);
 
-	if (store_read_file(path, 256, &b, &e) == 0) {
+	if (r > 0) {
 		while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == ' '))
 			buf_truncate(&b, b.len - 1);
-		r = digest_parse(b.s, d, &e);
+		if (digest_parse(b.s, d, &pe) < 0) {
+			errno = 0;
+			r = err_sys(e, "damaged link %s (no digest in it)", path);
+		}
+	} else if (r < 0 && e->code == ERR_TOO_LARGE) {
+		errno = 0;
+		r = err_sys(e, "damaged link %s (too large)", path);
 	}
 	buf_free(&b);
 	return r;
 }
 
-int store_link_exists(const struct store *st, const char *name,
-		      enum store_link_kind kind, const struct digest *d)
+/* The link at dir/link names d: 1, 0 absent, -1. */
+static int link_is(const char *dir, const struct digest *d, struct err *e)
 {
 	struct buf p = BUF_INIT;
 	struct digest got;
-	struct err e = ERR_INIT;
-	int ok = 0;
+	int r = -1;
 
-	if (link_dir(st, name, kind, d, &p) == 0 && buf_adds(&p, "/link") == 0 &&
-	    link_read(p.s, &got) == 0 && digest_equal(&got, d) &&
-	    store_blob_stat(st, d, NULL, &e) == 0)
-		ok = 1;
+	if (buf_addf(&p, "%s/link", dir) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	r = link_read(p.s, &got, e);
+	if (r > 0 && !digest_equal(&got, d)) {
+		errno = 0;
+		r = err_sys(e, "damaged link %s (names another digest)", p.s);
+	}
+out:
 	buf_free(&p);
-	return ok;
+	return r;
+}
+
+int store_link_exists(const struct store *st, const char *name,
+		      enum store_link_kind kind, const struct digest *d,
+		      struct err *e)
+{
+	struct buf dir = BUF_INIT;
+	int r = -1;
+
+	if (link_dir(st, name, kind, d, &dir, e) == 0) {
+		r = link_is(dir.s, d, e);
+		if (r > 0)
+			r = store_blob_stat(st, d, NULL, e);
+	}
+	buf_free(&dir);
+	return r;
 }
 
 static int write_link(const char *dir, const struct digest *d, struct err *e)
 {
 	char s[DIGEST_STR_MAX];
 	struct buf p = BUF_INIT;
-	struct digest got;
-	int same;
+	struct err ie = ERR_INIT;
+	int same = 0;
 
 	digest_format(d, s);
 	/* Rewriting an identical link would only cost an fsync; touching it
-	 * tells a running `berth gc` it is in use. */
+	 * tells a running `berth gc` it is in use. A link that cannot be
+	 * read is simply replaced. */
 	if (buf_addf(&p, "%s/link", dir) < 0)
 		return err_sys(e, "out of memory");
-	same = link_read(p.s, &got) == 0 && digest_equal(&got, d) &&
-	       touch(p.s) == 0;
+	if (link_is(dir, d, &ie) > 0) {
+		same = fs_touch(p.s, e);
+		if (same < 0) {
+			buf_free(&p);
+			return -1;
+		}
+	}
 	buf_free(&p);
 	if (same)
 		return 0;
-	return store_write_file(dir, "link", s, strlen(s), e);
+	return fs_write_file(dir, "link", s, strlen(s), FS_DURABLE, e);
 }
 
 int store_link_touch(const struct store *st, const char *name,
-		     enum store_link_kind kind, const struct digest *d)
+		     enum store_link_kind kind, const struct digest *d,
+		     struct err *e)
 {
 	struct buf p = BUF_INIT;
+	int r = -1;
 
-	if (link_dir(st, name, kind, d, &p) == 0 && buf_adds(&p, "/link") == 0)
-		touch(p.s);
+	if (link_dir(st, name, kind, d, &p, e) < 0)
+		goto out;
+	if (buf_adds(&p, "/link") < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (fs_touch(p.s, e) < 0 || store_blob_touch(st, d, e) < 0)
+		goto out;
+	r = store_link_exists(st, name, kind, d, e);
+out:
 	buf_free(&p);
-	store_blob_touch(st, d);
-	return store_link_exists(st, name, kind, d);
+	return r;
 }
 
 int store_link_add(const struct store *st, const char *name,
@@ -509,11 +448,10 @@ int store_link_add(const struct store *st, const char *name,
 		   struct err *e)
 {
 	struct buf dir = BUF_INIT;
-	int r;
+	int r = -1;
 
-	if (link_dir(st, name, kind, d, &dir) < 0)
-		return err_sys(e, "out of memory");
-	r = write_link(dir.s, d, e);
+	if (link_dir(st, name, kind, d, &dir, e) == 0)
+		r = write_link(dir.s, d, e);
 	buf_free(&dir);
 	return r;
 }
@@ -525,41 +463,74 @@ int store_link_remove(const struct store *st, const char *name,
 	struct buf dir = BUF_INIT, p = BUF_INIT;
 	int r = -1;
 
-	if (link_dir(st, name, kind, d, &dir) < 0 ||
-	    buf_addf(&p, "%s/link", dir.s) < 0) {
+	if (link_dir(st, name, kind, d, &dir, e) < 0)
+		goto out;
+	if (buf_addf(&p, "%s/link", dir.s) < 0) {
 		err_sys(e, "out of memory");
 		goto out;
 	}
-	if (unlink(p.s) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			err_set(e, kind == STORE_LAYER ? ERR_BLOB_UNKNOWN :
-				ERR_MANIFEST_UNKNOWN, "%s unknown to registry",
-				kind == STORE_LAYER ? "blob" : "manifest");
-		else
-			err_sys(e, "unlink %s", p.s);
+	r = fs_unlink(p.s, e);
+	if (r <= 0)
 		goto out;
-	}
 	/* The empty directory is registry:2's leftover too; removing it
 	 * keeps listings short. Someone re-linking meanwhile keeps it. */
 	rmdir(dir.s);
 	*strrchr(dir.s, '/') = 0;
-	r = store_fsync_dir(dir.s, e);
+	if (fs_fsync_dir(dir.s, e) < 0)
+		r = -1;
 out:
 	buf_free(&dir);
 	buf_free(&p);
 	return r;
 }
 
+int store_link_recent(const struct store *st, const char *name,
+		      enum store_link_kind kind, const struct digest *d,
+		      double grace, time_t now)
+{
+	struct buf p = BUF_INIT;
+	struct err e = ERR_INIT;
+	int r = 1; /* what cannot be looked at is kept */
+
+	if (link_dir(st, name, kind, d, &p, &e) == 0 && buf_adds(&p, "/link") == 0)
+		r = fs_recent(p.s, grace, now);
+	buf_free(&p);
+	return r;
+}
+
+int store_link_remove_idle(const struct store *st, const char *name,
+			   enum store_link_kind kind, const struct digest *d,
+			   double grace, time_t now, int dry_run, struct err *e)
+{
+	struct buf dir = BUF_INIT;
+	int r = -1;
+
+	if (store_path(st, &dir, e, "repositories/%s/%s/%s", name,
+		       store_link_area(kind), digest_alg_name(d->alg)) == 0)
+		r = fs_remove_aside(dir.s, d->hex, "link", grace, now, dry_run, e);
+	buf_free(&dir);
+	return r;
+}
+
+/* ---- tags ---- */
+
+static int tags_dir(const struct store *st, const char *name, struct buf *out,
+		    struct err *e)
+{
+	return store_path(st, out, e, "repositories/%s/_manifests/tags", name);
+}
+
 int store_tag_remove(const struct store *st, const char *name, const char *tag,
 		     struct err *e)
 {
 	struct buf dir = BUF_INIT, gone = BUF_INIT, parent = BUF_INIT;
+	struct err ie = ERR_INIT;
 	unsigned char rnd[8];
 	int r = -1;
 
-	if (buf_addf(&parent, "%s/repositories/%s/_manifests/tags", st->root,
-		     name) < 0 ||
-	    buf_addf(&dir, "%s/%s", parent.s, tag) < 0) {
+	if (tags_dir(st, name, &parent, e) < 0)
+		goto out;
+	if (buf_addf(&dir, "%s/%s", parent.s, tag) < 0) {
 		err_sys(e, "out of memory");
 		goto out;
 	}
@@ -574,17 +545,16 @@ int store_tag_remove(const struct store *st, const char *name, const char *tag,
 		goto out;
 	}
 	if (rename(dir.s, gone.s) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
-		else
+		r = errno == ENOENT || errno == ENOTDIR ? 0 :
 			err_sys(e, "rename %s", dir.s);
 		goto out;
 	}
-	if (store_fsync_dir(parent.s, e) < 0)
+	if (fs_fsync_dir(parent.s, e) < 0)
 		goto out;
-	/* The tag is gone once renamed; what is left is only space. */
-	store_remove_tree(gone.s, e);
-	r = 0;
+	/* The tag is gone once renamed; what is left is only space, and
+	 * `berth gc` sweeps a .deleted-* that this fails to remove. */
+	fs_remove_tree(gone.s, &ie);
+	r = 1;
 out:
 	buf_free(&dir);
 	buf_free(&gone);
@@ -596,16 +566,13 @@ int store_tag_get(const struct store *st, const char *name, const char *tag,
 		  struct digest *d, struct err *e)
 {
 	struct buf p = BUF_INIT;
-	int r;
+	int r = -1;
 
-	if (buf_addf(&p, "%s/repositories/%s/_manifests/tags/%s/current/link",
-		     st->root, name, tag) < 0)
-		return err_sys(e, "out of memory");
-	r = link_read(p.s, d);
+	if (store_path(st, &p, e, "repositories/%s/_manifests/tags/%s/current/link",
+		       name, tag) == 0)
+		r = link_read(p.s, d, e);
 	buf_free(&p);
-	if (r < 0)
-		return err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
-	return 0;
+	return r;
 }
 
 /* Writes a tag's index and current links under base/<tag>. */
@@ -639,16 +606,19 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 		  const struct digest *d, struct err *e)
 {
 	struct buf tags = BUF_INIT, tmp = BUF_INIT, dst = BUF_INIT;
-	struct err ignore = ERR_INIT;
-	struct stat sb;
-	int r = -1;
+	struct err ie = ERR_INIT;
+	int r = -1, there;
 
-	if (buf_addf(&tags, "%s/repositories/%s/_manifests/tags", st->root, name) < 0 ||
-	    buf_addf(&dst, "%s/%s", tags.s, tag) < 0) {
+	if (tags_dir(st, name, &tags, e) < 0)
+		goto out;
+	if (buf_addf(&dst, "%s/%s", tags.s, tag) < 0) {
 		err_sys(e, "out of memory");
 		goto out;
 	}
-	if (stat(dst.s, &sb) == 0) {
+	there = fs_stat_dir(dst.s, NULL, e);
+	if (there < 0)
+		goto out;
+	if (there) {
 		r = write_tag_links(tags.s, tag, d, e);
 		goto out;
 	}
@@ -656,10 +626,10 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 	 * into place, so a listing never meets a tag without its current
 	 * link. Losing the race to a concurrent creator just means writing
 	 * into the tag it made. */
-	if (store_mkdirs(tags.s, e) < 0 ||
-	    buf_addf(&tmp, "%s/.tmp-tag-XXXXXX", tags.s) < 0) {
-		if (!e->code)
-			err_sys(e, "out of memory");
+	if (fs_mkdirs(tags.s, e) < 0)
+		goto out;
+	if (buf_addf(&tmp, "%s/.tmp-tag-XXXXXX", tags.s) < 0) {
+		err_sys(e, "out of memory");
 		goto out;
 	}
 	if (!mkdtemp(tmp.s)) {
@@ -675,7 +645,7 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 	if (r < 0)
 		goto cleanup;
 	if (rename(tmp.s, dst.s) == 0) {
-		r = store_fsync_dir(tags.s, e);
+		r = fs_fsync_dir(tags.s, e);
 		goto out;
 	}
 	if (errno != EEXIST && errno != ENOTEMPTY) {
@@ -684,7 +654,8 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 	}
 	r = write_tag_links(tags.s, tag, d, e);
 cleanup:
-	store_remove_tree(tmp.s, &ignore);
+	/* Only a temp directory of ours; gc sweeps it if this fails. */
+	fs_remove_tree(tmp.s, &ie);
 out:
 	buf_free(&tags);
 	buf_free(&tmp);
@@ -692,207 +663,160 @@ out:
 	return r;
 }
 
-int store_repo_exists(const struct store *st, const char *name)
+int store_tags(const struct store *st, const char *name, struct strlist *out,
+	       struct err *e)
 {
 	struct buf p = BUF_INIT;
-	struct stat sb;
-	int ok = 0;
-
-	if (buf_addf(&p, "%s/repositories/%s/_manifests", st->root, name) == 0 &&
-	    stat(p.s, &sb) == 0 && S_ISDIR(sb.st_mode))
-		ok = 1;
-	buf_reset(&p);
-	if (!ok && buf_addf(&p, "%s/repositories/%s/_layers", st->root, name) == 0 &&
-	    stat(p.s, &sb) == 0 && S_ISDIR(sb.st_mode))
-		ok = 1;
-	buf_free(&p);
-	return ok;
-}
-
-void store_list_free(struct store_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = l->cap = 0;
-}
-
-int store_list_add(struct store_list *l, const char *s)
-{
-	char *c;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		char **p = realloc(l->items, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		l->items = p;
-		l->cap = cap;
-	}
-	c = strdup(s);
-	if (!c)
-		return -1;
-	l->items[l->n++] = c;
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void store_list_sort(struct store_list *l)
-{
-	/* qsort's pointer must not be NULL, even for no items. */
-	if (l->n > 1)
-		qsort(l->items, l->n, sizeof(char *), cmp_str);
-}
-
-int store_tags(const struct store *st, const char *name,
-	       struct store_list *out, struct err *e)
-{
-	struct buf p = BUF_INIT;
-	struct dirent *de;
-	DIR *d;
 	int r = -1;
 
-	if (buf_addf(&p, "%s/repositories/%s/_manifests/tags", st->root, name) < 0)
-		return err_sys(e, "out of memory");
-	d = opendir(p.s);
-	if (!d) {
-		if (errno != ENOENT && errno != ENOTDIR) {
-			err_sys(e, "opendir %s", p.s);
-		} else if (store_repo_exists(st, name)) {
-			r = 0;
-		} else {
-			err_set(e, ERR_NAME_UNKNOWN,
-				"repository name not known to registry");
-		}
-		buf_free(&p);
-		return r;
-	}
+	if (tags_dir(st, name, &p, e) < 0)
+		goto out;
 	/* Berth creates a tag directory whole (see store_tag_set), so the
 	 * directory is the tag, as registry:2 also reads it: one readdir,
 	 * no stat per tag. */
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' ||
-		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
-			continue;
-		if (store_list_add(out, de->d_name) < 0) {
-			err_sys(e, "out of memory");
-			goto out;
-		}
-	}
-	store_list_sort(out);
-	r = 0;
+	r = fs_list(p.s, FS_LIST_NODOT | FS_LIST_DIRS, out, e);
+	if (r == 0)
+		r = store_repo_exists(st, name, e);
+	if (r > 0)
+		strlist_sort(out);
 out:
-	closedir(d);
 	buf_free(&p);
 	return r;
 }
 
-/* Walks repositories/<rel>; see store_walk_repos(). */
-static int walk_repos(const struct store *st, struct buf *rel, int depth,
-		      int (*fn)(void *, const char *), void *ctx, struct err *e)
+/* ---- repositories ---- */
+
+int store_repo_exists(const struct store *st, const char *name, struct err *e)
 {
 	struct buf p = BUF_INIT;
-	struct dirent *de;
-	size_t keep = rel->len;
-	int is_repo = 0, r = 0;
-	DIR *d;
+	int r = -1;
 
-	if (depth > 128)
-		return 0;
-	if (buf_addf(&p, "%s/repositories%s%s", st->root, rel->len ? "/" : "",
-		     rel->s) < 0)
-		return err_sys(e, "out of memory");
-	d = opendir(p.s);
+	if (store_path(st, &p, e, "repositories/%s/_manifests", name) < 0)
+		goto out;
+	r = fs_stat_dir(p.s, NULL, e);
+	if (r != 0)
+		goto out;
+	if (store_path(st, &p, e, "repositories/%s/_layers", name) < 0) {
+		r = -1;
+		goto out;
+	}
+	r = fs_stat_dir(p.s, NULL, e);
+out:
 	buf_free(&p);
-	if (!d)
-		return 0;
-	while (r == 0 && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (de->d_name[0] == '_') {
-			if (!strcmp(de->d_name, "_manifests") ||
-			    !strcmp(de->d_name, "_layers") ||
-			    !strcmp(de->d_name, "_uploads"))
-				is_repo = 1;
-			continue;
-		}
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-			continue;
-		if ((rel->len && buf_addch(rel, '/') < 0) ||
-		    buf_adds(rel, de->d_name) < 0) {
-			r = err_sys(e, "out of memory");
-			break;
-		}
-		r = walk_repos(st, rel, depth + 1, fn, ctx, e);
-		buf_truncate(rel, keep);
-	}
-	closedir(d);
-	if (r == 0 && is_repo && rel->len)
-		r = fn(ctx, rel->s);
 	return r;
 }
 
-int store_walk_repos(const struct store *st,
-		     int (*fn)(void *ctx, const char *name), void *ctx,
-		     struct err *e)
+static int found_one(void *ctx, const struct digest *d)
 {
-	struct buf rel = BUF_INIT;
-	int r = walk_repos(st, &rel, 0, fn, ctx, e);
+	(void)ctx;
+	(void)d;
+	return 1;
+}
 
-	buf_free(&rel);
+int store_repo_has_content(const struct store *st, const char *name,
+			   struct err *e)
+{
+	struct strlist tags = STRLIST_INIT;
+	int r = store_each_link(st, name, STORE_REVISION, found_one, NULL, e);
+
+	if (r != 0)
+		return r;
+	r = store_tags(st, name, &tags, e);
+	if (r > 0)
+		r = tags.n > 0;
+	strlist_free(&tags);
 	return r;
 }
 
-int store_links(const struct store *st, const char *name,
-		enum store_link_kind kind, struct store_list *out,
-		struct err *e)
+/* ---- upload sessions ---- */
+
+int store_upload_path(const struct store *st, const char *name, const char *id,
+		      const char *file, struct buf *out, struct err *e)
 {
-	static const char *algs[] = { "sha256", "sha512" };
+	if (!id)
+		return store_path(st, out, e, "repositories/%s/_uploads", name);
+	if (!file)
+		return store_path(st, out, e, "repositories/%s/_uploads/%s", name, id);
+	return store_path(st, out, e, "repositories/%s/_uploads/%s/%s", name, id,
+			  file);
+}
+
+int store_upload_remove(const struct store *st, const char *name,
+			const char *id, struct err *e)
+{
 	struct buf p = BUF_INIT;
-	size_t i;
-	int r = 0;
+	int r = -1;
 
-	for (i = 0; i < 2 && r == 0; i++) {
-		struct dirent *de;
-		DIR *d;
+	if (store_upload_path(st, name, id, NULL, &p, e) == 0)
+		r = fs_remove_tree(p.s, e);
+	buf_free(&p);
+	return r;
+}
 
-		buf_reset(&p);
-		if (buf_addf(&p, "%s/repositories/%s/%s/%s", st->root, name,
-			     kind == STORE_LAYER ? "_layers" : "_manifests/revisions",
-			     algs[i]) < 0)
-			return err_sys(e, "out of memory");
-		d = opendir(p.s);
-		if (!d)
-			continue;
-		while ((de = readdir(d))) {
-			struct buf s = BUF_INIT;
-			struct digest dg;
-			struct err ignore = ERR_INIT;
-			struct stat sb;
+/* ---- referrers ---- */
 
-			if (de->d_name[0] == '.')
-				continue;
-			if (buf_addf(&s, "%s/link", de->d_name) < 0 ||
-			    fstatat(dirfd(d), s.s, &sb, 0) < 0) {
-				buf_free(&s);
-				continue;
-			}
-			buf_reset(&s);
-			if (buf_addf(&s, "%s:%s", algs[i], de->d_name) == 0 &&
-			    digest_parse(s.s, &dg, &ignore) == 0 &&
-			    store_list_add(out, s.s) < 0)
-				r = err_sys(e, "out of memory");
-			buf_free(&s);
-		}
-		closedir(d);
+static int referrer_dir(const struct store *st, const char *name,
+			const struct digest *subject, struct buf *out,
+			struct err *e)
+{
+	return store_path(st, out, e, "repositories/%s/_referrers/%s/%s", name,
+			  digest_alg_name(subject->alg), subject->hex);
+}
+
+static int referrer_file(const struct store *st, const char *name,
+			 const struct digest *subject,
+			 const struct digest *referrer, struct buf *out,
+			 struct err *e)
+{
+	return store_path(st, out, e, "repositories/%s/_referrers/%s/%s/%s-%s",
+			  name, digest_alg_name(subject->alg), subject->hex,
+			  digest_alg_name(referrer->alg), referrer->hex);
+}
+
+int store_referrer_put(const struct store *st, const char *name,
+		       const struct digest *subject, const struct digest *referrer,
+		       const void *data, size_t len, struct err *e)
+{
+	struct buf dir = BUF_INIT, file = BUF_INIT;
+	int r = -1;
+
+	if (referrer_dir(st, name, subject, &dir, e) < 0)
+		goto out;
+	if (buf_addf(&file, "%s-%s", digest_alg_name(referrer->alg),
+		     referrer->hex) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
 	}
+	r = fs_write_file(dir.s, file.s, data, len, FS_DURABLE, e);
+out:
+	buf_free(&dir);
+	buf_free(&file);
+	return r;
+}
+
+int store_referrer_remove(const struct store *st, const char *name,
+			  const struct digest *subject,
+			  const struct digest *referrer, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int r = -1;
+
+	if (referrer_file(st, name, subject, referrer, &p, e) == 0)
+		r = fs_unlink(p.s, e);
+	buf_free(&p);
+	return r;
+}
+
+int store_referrer_read(const struct store *st, const char *name,
+			const struct digest *subject,
+			const struct digest *referrer, struct buf *out,
+			struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int r = -1;
+
+	if (referrer_file(st, name, subject, referrer, &p, e) == 0)
+		r = fs_read_file(p.s, 1 << 20, out, e);
 	buf_free(&p);
 	return r;
 }

@@ -1,6 +1,9 @@
 /*
  * store: the on-disk registry, in exactly CNCF Distribution's layout, so a
- * data directory moves between registry:2 and Berth unchanged.
+ * data directory moves between registry:2 and Berth unchanged. This module
+ * (store.c, store_walk.c) is the only code that knows the layout: every
+ * other module names things (a repository, a tag, a digest, an upload id)
+ * and gets typed answers or iterations back.
  *
  *   <root>/docker/registry/v2/blobs/<alg>/<2 hex>/<hex>/data
  *   <root>/docker/registry/v2/repositories/<name>/
@@ -9,130 +12,221 @@
  *       _manifests/tags/<tag>/current/link        what the tag points at
  *       _manifests/tags/<tag>/index/<alg>/<hex>/link   every value it had
  *       _uploads/<id>/{data,startedat,berthstate} an upload in progress
+ *       _referrers/<alg>/<subject hex>/<alg>-<hex> a referrer's descriptor
+ *   <root>/docker/registry/v2/_berth/             Berth's own files
  *
- * Contract: nothing is ever written in place. A file appears under its name
- * only complete and durable: it is written to a temp file in the target's
- * own directory, fsync'd, then renamed (links) or hard-linked (blobs, so an
- * existing blob is never replaced), and the directory is fsync'd. New
- * directories are fsync'd into their parents. A blob is durable before any
- * link names it, a manifest before any tag. So a crash at any point leaves
- * at worst a stray ".tmp-*" file, never a short blob or an empty link, and
- * concurrent writers of the same content on any number of hosts converge.
- * Callers pass only validated names, tags and digests (see name.h, digest.h).
+ * Durability: nothing is written in place. A file appears under its name
+ * only complete and durable: written to a temp file, fsync'd, then renamed
+ * (links) or hard-linked (blobs, so an existing blob is never replaced),
+ * and the directory is fsync'd. A blob is durable before any link names
+ * it, a manifest before any tag. So a crash leaves at worst a stray
+ * ".tmp-*" file, never a short blob or an empty link, and concurrent
+ * writers of the same content on any number of hosts converge.
+ *
+ * Answers: a function that looks something up returns 1 (there), 0
+ * (absent: that very item does not exist) or -1 (could not tell: I/O
+ * error, a damaged link, a directory where a file should be), with e
+ * filled only for -1; see fsutil.h. Writers return 0 or -1. Iterators
+ * call fn for each item; fn returns 0 to go on, >0 to stop (returned as
+ * is) or -1 to fail (returned, e filled by fn); an unreadable directory on
+ * the way is -1, an absent one holds no items.
+ *
+ * Every path is built from an opened store: on one that store_open() did
+ * not open, every call fails (never a path relative to the current
+ * directory). Callers pass only validated names, tags and digests (see
+ * name.h, digest.h).
  */
 #ifndef BERTH_STORE_H
 #define BERTH_STORE_H
 
 #include <sys/types.h>
+#include <time.h>
 #include "buf.h"
 #include "digest.h"
 #include "err.h"
+#include "strlist.h"
 
 struct store {
-	char *root;    /* <rootdirectory>/docker/registry/v2 */
+	char *root;    /* <rootdirectory>/docker/registry/v2; NULL: not open */
 	char *rootdir; /* the rootdirectory itself */
 };
 
 enum store_link_kind { STORE_LAYER, STORE_REVISION };
 
-/* Opens (creating if needed) the store under rootdirectory. */
+/* Opens (creating if needed) the store under an absolute rootdirectory. */
 int store_open(struct store *st, const char *rootdirectory, struct err *e);
 void store_close(struct store *st);
 
-/* <root>/blobs/<alg>/<xx>/<hex>/data, and the same relative to rootdir
- * (what a web server's internal location serves). */
-int store_blob_path(const struct store *st, const struct digest *d,
-		    struct buf *out);
-int store_blob_relpath(const struct digest *d, struct buf *out);
-int store_repo_path(const struct store *st, const char *name, struct buf *out);
+/* <root>/_berth/<sub>: a file or directory of Berth's own. Each has one
+ * owner: catalog* (catalog.c), purge.stamp (gc.c), tmp and quarantine
+ * (this module). */
+int store_berth_path(const struct store *st, const char *sub, struct buf *out,
+		     struct err *e);
 
-/* Size of the blob's data; ERR_BLOB_UNKNOWN when absent. */
+/* ---- blobs ---- */
+
+enum store_path_base { STORE_PATH_ABSOLUTE, STORE_PATH_FROM_ROOTDIR };
+/* The blob's data file, for a web server to send: absolute, or relative
+ * to the rootdirectory (what nginx's internal location maps). */
+int store_blob_path(const struct store *st, const struct digest *d,
+		    enum store_path_base base, struct buf *out, struct err *e);
+/* 1 with the size, 0 absent, -1. */
 int store_blob_stat(const struct store *st, const struct digest *d,
 		    off_t *size, struct err *e);
-/* Reads a whole blob of at most max bytes (manifests). */
+/* Reads a whole blob of at most max bytes (ERR_TOO_LARGE beyond): 1, 0, -1. */
 int store_blob_read(const struct store *st, const struct digest *d,
 		    size_t max, struct buf *out, struct err *e);
 /* Stores data (which must hash to d) as a blob. */
 int store_blob_put(const struct store *st, const struct digest *d,
 		   const void *data, size_t len, struct err *e);
-/* Sets the blob's mtime to now (see store_link_touch); -1 when absent. */
-int store_blob_touch(const struct store *st, const struct digest *d);
+/* Sets the blob's mtime to now (see store_link_touch): 1, 0, -1. */
+int store_blob_touch(const struct store *st, const struct digest *d,
+		     struct err *e);
 /* Hard-links the complete, fsync'd file at path in as blob d. */
 int store_blob_adopt(const struct store *st, const struct digest *d,
 		     const char *path, struct err *e);
 
-/* 1 when the repository links digest d (and the blob exists), else 0. */
+/* An open blob, for a worker that sends the bytes itself. */
+struct store_blob_file {
+	int fd;
+	off_t size;
+};
+int store_blob_open(const struct store *st, const struct digest *d,
+		    struct store_blob_file *f, struct err *e);
+/* Up to len bytes at off: the count (0 at the end), or -1. */
+long store_blob_pread(const struct store_blob_file *f, void *buf, size_t len,
+		      off_t off, struct err *e);
+void store_blob_file_close(struct store_blob_file *f);
+
+/* The digest (alg of d) of the blob's bytes: 1, 0 absent, -1. */
+int store_blob_hash(const struct store *st, const struct digest *d,
+		    struct digest *got, struct err *e);
+/* Moves the blob aside to _berth/quarantine/ (never deletes it); where
+ * says where it went, relative to the store's root. */
+int store_blob_quarantine(const struct store *st, const struct digest *d,
+			  struct buf *where, struct err *e);
+/* Removes the blob unless it was touched within grace seconds of now
+ * (fsutil's fs_remove_aside): 1 removed, 0 kept or gone, -1. */
+int store_blob_remove_idle(const struct store *st, const struct digest *d,
+			   double grace, time_t now, int dry_run, struct err *e);
+/* Every blob directory: fn gets its digest, or d NULL and the name (from
+ * the root) of an entry in blobs/ that is no digest. */
+int store_each_blob(const struct store *st,
+		    int (*fn)(void *ctx, const struct digest *d, const char *stray),
+		    void *ctx, struct err *e);
+
+/* ---- links of a repository ---- */
+
+/* 1 when the repository links d and the blob exists, 0 when either is
+ * absent, -1 (a link that names another digest is damaged: -1). */
 int store_link_exists(const struct store *st, const char *name,
-		      enum store_link_kind kind, const struct digest *d);
+		      enum store_link_kind kind, const struct digest *d,
+		      struct err *e);
 /* store_link_exists() for a writer about to depend on the link: the link
  * and the blob are touched first, so that `berth gc` (which spares what
  * was touched within its grace period, and re-checks just before it
  * removes) cannot take them away under the writer. */
 int store_link_touch(const struct store *st, const char *name,
-		     enum store_link_kind kind, const struct digest *d);
+		     enum store_link_kind kind, const struct digest *d,
+		     struct err *e);
 int store_link_add(const struct store *st, const char *name,
 		   enum store_link_kind kind, const struct digest *d,
 		   struct err *e);
-
-/* Removes the repository's link to d (the blob itself stays for GC);
- * ERR_BLOB_UNKNOWN / ERR_MANIFEST_UNKNOWN when there is none. */
+/* Removes the link (the blob stays for GC): 1, 0 absent, -1. */
 int store_link_remove(const struct store *st, const char *name,
 		      enum store_link_kind kind, const struct digest *d,
 		      struct err *e);
+/* 1 when the link was modified within grace seconds (or its time cannot
+ * be read), 0 when older or absent. */
+int store_link_recent(const struct store *st, const char *name,
+		      enum store_link_kind kind, const struct digest *d,
+		      double grace, time_t now);
+/* As store_blob_remove_idle, for a link. */
+int store_link_remove_idle(const struct store *st, const char *name,
+			   enum store_link_kind kind, const struct digest *d,
+			   double grace, time_t now, int dry_run, struct err *e);
+/* Every link of one kind whose link file exists, by digest. */
+int store_each_link(const struct store *st, const char *name,
+		    enum store_link_kind kind,
+		    int (*fn)(void *ctx, const struct digest *d), void *ctx,
+		    struct err *e);
 
-/* The manifest a tag points at; ERR_MANIFEST_UNKNOWN when none. */
+/* ---- tags ---- */
+
+/* What the tag points at: 1, 0 (no tag, or a tag without its current
+ * link), -1 (unreadable or damaged link). */
 int store_tag_get(const struct store *st, const char *name, const char *tag,
 		  struct digest *d, struct err *e);
 int store_tag_set(const struct store *st, const char *name, const char *tag,
 		  const struct digest *d, struct err *e);
-
 /* Removes a tag: its directory is renamed away first (one atomic step
- * that readers see), then deleted. ERR_MANIFEST_UNKNOWN when absent. */
+ * that readers see), then deleted. 1, 0 absent, -1. */
 int store_tag_remove(const struct store *st, const char *name, const char *tag,
 		     struct err *e);
+/* The repository's tags in strcmp order: 1, 0 when the repository does
+ * not exist, -1. */
+int store_tags(const struct store *st, const char *name, struct strlist *out,
+	       struct err *e);
 
-/* 1 when name is a repository (it has _manifests or _layers), else 0. */
-int store_repo_exists(const struct store *st, const char *name);
+/* ---- repositories ---- */
 
-struct store_list {
-	char **items;
-	size_t n, cap;
-};
-void store_list_free(struct store_list *l);
-/* Appends a copy of s; -1 when out of memory. */
-int store_list_add(struct store_list *l, const char *s);
-/* Sorts in strcmp order. */
-void store_list_sort(struct store_list *l);
-/* The repository's tags in strcmp order; ERR_NAME_UNKNOWN when the
- * repository does not exist. */
-int store_tags(const struct store *st, const char *name,
-	       struct store_list *out, struct err *e);
-
-/* Calls fn for every repository in the store (a directory holding
- * _manifests, _layers or _uploads), names in no particular order. A
- * non-zero return from fn stops the walk and is returned. */
-int store_walk_repos(const struct store *st,
-		     int (*fn)(void *ctx, const char *name), void *ctx,
-		     struct err *e);
-/* The digests ("alg:hex") the repository links, of one kind. */
-int store_links(const struct store *st, const char *name,
-		enum store_link_kind kind, struct store_list *out,
-		struct err *e);
-
-/* --- file primitives, shared with upload.c --- */
-
-/* mkdir -p, fsync'ing each parent that gained an entry. */
-int store_mkdirs(const char *path, struct err *e);
-int store_fsync_dir(const char *dir, struct err *e);
-/* Atomically replaces dir/name with data (temp, fsync, rename, fsync). */
-int store_write_file(const char *dir, const char *name, const void *data,
-		     size_t len, struct err *e);
-/* Reads a file of at most max bytes. ERR_NOT_FOUND when it is missing. */
-int store_read_file(const char *path, size_t max, struct buf *out,
+/* A repository has _manifests or _layers: 1, 0, -1. */
+int store_repo_exists(const struct store *st, const char *name, struct err *e);
+/* It has a manifest revision or a tag: 1, 0, -1. */
+int store_repo_has_content(const struct store *st, const char *name,
+			   struct err *e);
+/* Every repository (a directory holding _manifests, _layers or
+ * _uploads), in no particular order. */
+int store_each_repo(const struct store *st,
+		    int (*fn)(void *ctx, const char *name), void *ctx,
 		    struct err *e);
-/* write(2) until all of data is written (EINTR and short writes). */
-int store_write_all(int fd, const void *data, size_t len);
-/* rm -rf of a directory tree (uploads); missing is not an error. */
-int store_remove_tree(const char *path, struct err *e);
+
+/* ---- upload sessions ---- */
+
+#define STORE_UPLOAD_DATA "data"         /* the bytes so far */
+#define STORE_UPLOAD_STARTED "startedat" /* RFC 3339, as registry:2 */
+#define STORE_UPLOAD_STATE "berthstate"  /* offset and hash state */
+/* id NULL: the repository's directory of sessions; file NULL: the
+ * session's directory; else one of the STORE_UPLOAD_* files in it. */
+int store_upload_path(const struct store *st, const char *name, const char *id,
+		      const char *file, struct buf *out, struct err *e);
+int store_each_upload(const struct store *st, const char *name,
+		      int (*fn)(void *ctx, const char *id), void *ctx,
+		      struct err *e);
+/* When the session began (startedat, else the directory's mtime): 1, 0, -1. */
+int store_upload_started(const struct store *st, const char *name,
+			 const char *id, time_t *when, struct err *e);
+int store_upload_remove(const struct store *st, const char *name,
+			const char *id, struct err *e);
+
+/* ---- referrers (Berth's index in the repository, see referrers.h) ---- */
+
+int store_referrer_put(const struct store *st, const char *name,
+		       const struct digest *subject, const struct digest *referrer,
+		       const void *data, size_t len, struct err *e);
+/* 1, 0 absent, -1. */
+int store_referrer_remove(const struct store *st, const char *name,
+			  const struct digest *subject,
+			  const struct digest *referrer, struct err *e);
+/* 1, 0 absent, -1. */
+int store_referrer_read(const struct store *st, const char *name,
+			const struct digest *subject,
+			const struct digest *referrer, struct buf *out,
+			struct err *e);
+/* The referrers recorded for subject, in digest order. */
+int store_each_referrer(const struct store *st, const char *name,
+			const struct digest *subject,
+			int (*fn)(void *ctx, const struct digest *referrer),
+			void *ctx, struct err *e);
+
+/* ---- crash leftovers ---- */
+
+/* Removes .tmp-* (a write that died), .deleted-* (a tag delete that died)
+ * and .gc-* (a collection that died) anywhere in the store when older
+ * than grace; say gets each one's name relative to the root, *count the
+ * number (with dry_run nothing is removed). */
+int store_sweep_leftovers(const struct store *st, double grace, time_t now,
+			  int dry_run, void (*say)(void *ctx, const char *rel),
+			  void *ctx, long *count, struct err *e);
 
 #endif

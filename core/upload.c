@@ -20,10 +20,10 @@
 
 #include <openssl/rand.h>
 
+#include "fsutil.h"
 #include "name.h"
 #include "banned.h"
 
-#define STATE_FILE "berthstate"
 #define STATE_MAGIC "berth-upload 1\n"
 #define CHUNK (1 << 20)
 
@@ -81,12 +81,9 @@ static struct upload *upload_alloc(const struct store *st, const char *name)
 
 static int set_paths(struct upload *u, struct err *e)
 {
-	buf_reset(&u->dir);
-	buf_reset(&u->data);
-	if (buf_addf(&u->dir, "%s/repositories/%s/_uploads/%s", u->st->root,
-		     u->name, u->id) < 0 ||
-	    buf_addf(&u->data, "%s/data", u->dir.s) < 0)
-		return err_sys(e, "out of memory");
+	if (store_upload_path(u->st, u->name, u->id, NULL, &u->dir, e) < 0 ||
+	    store_upload_path(u->st, u->name, u->id, STORE_UPLOAD_DATA, &u->data, e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -134,7 +131,7 @@ int upload_save(struct upload *u, struct err *e)
 		buf_free(&s);
 		return err_sys(e, "out of memory");
 	}
-	r = store_write_file(u->dir.s, STATE_FILE, s.s, s.len, e);
+	r = fs_write_file(u->dir.s, STORE_UPLOAD_STATE, s.s, s.len, FS_DURABLE, e);
 	buf_free(&s);
 	return r;
 }
@@ -151,11 +148,8 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 
 	if (!u)
 		return err_sys(e, "out of memory");
-	if (buf_addf(&parent, "%s/repositories/%s/_uploads", st->root, name) < 0) {
-		err_sys(e, "out of memory");
-		goto fail;
-	}
-	if (store_mkdirs(parent.s, e) < 0)
+	if (store_upload_path(st, name, NULL, NULL, &parent, e) < 0 ||
+	    fs_mkdirs(parent.s, e) < 0)
 		goto fail;
 	for (tries = 0;; tries++) {
 		if (new_id(u->id, e) < 0 || set_paths(u, e) < 0)
@@ -181,8 +175,9 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (store_write_file(u->dir.s, "startedat", when, strlen(when), e) < 0 ||
-	    upload_save(u, e) < 0 || store_fsync_dir(parent.s, e) < 0)
+	if (fs_write_file(u->dir.s, STORE_UPLOAD_STARTED, when, strlen(when),
+			  FS_DURABLE, e) < 0 ||
+	    upload_save(u, e) < 0 || fs_fsync_dir(parent.s, e) < 0)
 		goto fail;
 	buf_free(&parent);
 	*out = u;
@@ -190,7 +185,7 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 fail:
 	if (u->dir.len && u->fd >= 0) {
 		struct err ignore = ERR_INIT;
-		store_remove_tree(u->dir.s, &ignore);
+		fs_remove_tree(u->dir.s, &ignore);
 	}
 	buf_free(&parent);
 	upload_close(u);
@@ -206,15 +201,20 @@ static int load_state(struct upload *u, struct err *e)
 	long long off;
 	int r = -1;
 
-	if (buf_addf(&p, "%s/%s", u->dir.s, STATE_FILE) < 0) {
-		err_sys(e, "out of memory");
+	if (store_upload_path(u->st, u->name, u->id, STORE_UPLOAD_STATE, &p, e) < 0)
 		goto out;
-	}
-	if (store_read_file(p.s, 4096, &s, e) < 0) {
-		if (e->code == ERR_NOT_FOUND || e->code == ERR_TOO_LARGE)
+	r = fs_read_file(p.s, 4096, &s, e);
+	if (r <= 0) {
+		/* A session without its state is one that is being removed
+		 * (or whose start died): unknown to the client. */
+		if (r == 0)
 			err_set(e, ERR_BLOB_UPLOAD_UNKNOWN, "blob upload unknown");
+		else if (e->code == ERR_TOO_LARGE)
+			goto bad;
+		r = -1;
 		goto out;
 	}
+	r = -1;
 	if (strncmp(s.s, STATE_MAGIC, strlen(STATE_MAGIC)))
 		goto bad;
 	q = s.s + strlen(STATE_MAGIC);
@@ -318,7 +318,7 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 			}
 			break;
 		}
-		if (store_write_all(u->fd, chunk, (size_t)n) < 0) {
+		if (fs_write_all(u->fd, chunk, (size_t)n) < 0) {
 			err_sys(e, "write %s", u->data.s);
 			goto out;
 		}
@@ -366,7 +366,7 @@ out:
 
 int upload_cancel(struct upload *u, struct err *e)
 {
-	return store_remove_tree(u->dir.s, e);
+	return fs_remove_tree(u->dir.s, e);
 }
 
 int upload_commit(struct upload *u, const struct digest *want, struct err *e)
@@ -382,7 +382,7 @@ int upload_commit(struct upload *u, const struct digest *want, struct err *e)
 	if (r < 0)
 		return -1;
 	if (!digest_equal(&got, want)) {
-		store_remove_tree(u->dir.s, &ignore);
+		fs_remove_tree(u->dir.s, &ignore);
 		return err_set(e, ERR_DIGEST_INVALID,
 			       "provided digest did not match uploaded content");
 	}
@@ -393,15 +393,17 @@ int upload_commit(struct upload *u, const struct digest *want, struct err *e)
 		return -1;
 	/* The blob is in; a leftover session would only waste space until
 	 * the purge, so a failure to remove it is not the client's error. */
-	store_remove_tree(u->dir.s, &ignore);
+	fs_remove_tree(u->dir.s, &ignore);
 	return 0;
 }
 
 int upload_mount(const struct store *st, const char *name, const char *from,
 		 const struct digest *d, struct err *e)
 {
-	if (!store_link_touch(st, from, STORE_LAYER, d))
-		return 0;
+	int r = store_link_touch(st, from, STORE_LAYER, d, e);
+
+	if (r <= 0)
+		return r;
 	if (store_link_add(st, name, STORE_LAYER, d, e) < 0)
 		return -1;
 	return 1;

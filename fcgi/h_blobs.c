@@ -8,29 +8,33 @@
  */
 #include "handlers.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../core/name.h"
 #include "../core/upload.h"
 #include "../core/banned.h"
 
-/* Streams [start, end] of a blob when no web server can send it. */
-static int stream_blob(struct app *a, struct http_req *r, const struct digest *d,
-		       long long size)
+/* Streams [start, end] of a blob when no web server can send it; the
+ * bytes come from core (store_blob_open), the framing is ours. */
+static int stream_blob(struct app *a, struct http_req *r, const struct digest *d)
 {
-	struct buf p = BUF_INIT;
-	long long start = 0, end = size - 1, left;
-	int fd, rg, status = 200;
+	struct store_blob_file f;
+	struct err e = ERR_INIT;
+	long long start = 0, end, left, size;
+	int rg, status = 200, found;
 	char chunk[65536];
 
+	found = store_blob_open(&a->st, d, &f, &e);
+	if (found <= 0)
+		return found < 0 ? http_error(r, &e) :
+			http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
+	size = (long long)f.size;
+	end = size - 1;
 	rg = http_parse_range(http_param(r, "HTTP_RANGE"), size, &start, &end);
 	if (rg < 0) {
+		store_blob_file_close(&f);
 		http_header(r, "Content-Range", "bytes */%lld", size);
 		return http_respond(r, 416, NULL, NULL, 0);
 	}
@@ -39,30 +43,29 @@ static int stream_blob(struct app *a, struct http_req *r, const struct digest *d
 		http_header(r, "Content-Range", "bytes %lld-%lld/%lld", start,
 			    end, size);
 	}
-	if (store_blob_path(&a->st, d, &p) < 0)
-		return http_fail(r, ERR_INTERNAL, "out of memory");
-	fd = open(p.s, O_RDONLY | O_CLOEXEC);
-	buf_free(&p);
-	if (fd < 0)
-		return http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
 	if (http_respond_head(r, status, "application/octet-stream",
 			      size ? end - start + 1 : 0) < 0 || r->head) {
-		close(fd);
+		store_blob_file_close(&f);
 		return 0;
 	}
+	/* The head is sent: a failure now can only cut the body short,
+	 * which the client sees by its Content-Length. */
 	for (left = size ? end - start + 1 : 0; left > 0;) {
-		ssize_t n = pread(fd, chunk,
-				  left < (long long)sizeof(chunk) ? (size_t)left :
-								    sizeof(chunk),
-				  start);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || http_write(r, chunk, (size_t)n) < 0)
+		long n = store_blob_pread(&f, chunk,
+					  left < (long long)sizeof(chunk) ? (size_t)left :
+									    sizeof(chunk),
+					  (off_t)start, &e);
+		if (n <= 0) {
+			if (n < 0)
+				snprintf(r->detail, sizeof(r->detail), "%s", e.detail);
+			break;
+		}
+		if (http_write(r, chunk, (size_t)n) < 0)
 			break;
 		start += n;
 		left -= n;
 	}
-	close(fd);
+	store_blob_file_close(&f);
 	return 0;
 }
 
@@ -70,15 +73,19 @@ static int blob_get(struct app *a, struct http_req *r, const char *name,
 		    const struct digest *d)
 {
 	char ds[DIGEST_STR_MAX];
-	struct buf rel = BUF_INIT;
+	struct buf path = BUF_INIT;
 	struct err e = ERR_INIT;
 	off_t size;
-	int rc;
+	int rc, found;
 
-	if (!store_link_exists(&a->st, name, STORE_LAYER, d))
-		return http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
-	if (store_blob_stat(&a->st, d, &size, &e) < 0)
-		return http_error(r, &e);
+	found = store_link_exists(&a->st, name, STORE_LAYER, d, &e);
+	if (found <= 0)
+		return found < 0 ? http_error(r, &e) :
+			http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
+	found = store_blob_stat(&a->st, d, &size, &e);
+	if (found <= 0)
+		return found < 0 ? http_error(r, &e) :
+			http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
 	digest_format(d, ds);
 	http_header(r, "Docker-Content-Digest", "%s", ds);
 	http_header(r, "ETag", "\"%s\"", ds);
@@ -89,24 +96,24 @@ static int blob_get(struct app *a, struct http_req *r, const char *name,
 					 (long long)size);
 	switch (a->cfg->webserver) {
 	case CONFIG_WS_NGINX:
-		if (store_blob_relpath(d, &rel) < 0)
-			return http_fail(r, ERR_INTERNAL, "out of memory");
+		if (store_blob_path(&a->st, d, STORE_PATH_FROM_ROOTDIR, &path, &e) < 0)
+			return http_error(r, &e);
 		http_header(r, "X-Accel-Redirect", "%s%s",
-			    a->cfg->internal_prefix, rel.s);
-		buf_free(&rel);
+			    a->cfg->internal_prefix, path.s);
+		buf_free(&path);
 		rc = http_respond_head(r, 200, "application/octet-stream", -1);
 		r->bytes = (long long)size; /* what the web server will send */
 		return rc;
 	case CONFIG_WS_APACHE:
-		if (store_blob_path(&a->st, d, &rel) < 0)
-			return http_fail(r, ERR_INTERNAL, "out of memory");
-		http_header(r, "X-Sendfile", "%s", rel.s);
-		buf_free(&rel);
+		if (store_blob_path(&a->st, d, STORE_PATH_ABSOLUTE, &path, &e) < 0)
+			return http_error(r, &e);
+		http_header(r, "X-Sendfile", "%s", path.s);
+		buf_free(&path);
 		rc = http_respond_head(r, 200, "application/octet-stream", -1);
 		r->bytes = (long long)size;
 		return rc;
 	default:
-		return stream_blob(a, r, d, (long long)size);
+		return stream_blob(a, r, d);
 	}
 }
 
@@ -114,18 +121,21 @@ int h_blob(struct app *a, struct http_req *r, const char *name, const char *dg)
 {
 	struct digest d;
 	struct err e = ERR_INIT;
+	int found;
 
 	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
 	    strcmp(r->method, "DELETE"))
-		return http_fail(r, ERR_METHOD, "method not allowed on blobs");
+		return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on blobs");
 	if (digest_parse(dg, &d, &e) < 0)
 		return http_error(r, &e);
 	if (!strcmp(r->method, "DELETE")) {
 		if (!a->cfg->delete_enabled)
 			return http_fail(r, ERR_UNSUPPORTED,
 					 "deletes are disabled (storage.delete.enabled)");
-		if (store_link_remove(&a->st, name, STORE_LAYER, &d, &e) < 0)
-			return http_error(r, &e);
+		found = store_link_remove(&a->st, name, STORE_LAYER, &d, &e);
+		if (found <= 0)
+			return found < 0 ? http_error(r, &e) :
+				http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
 		return http_respond(r, 202, NULL, NULL, 0);
 	}
 	return blob_get(a, r, name, &d);
@@ -198,7 +208,7 @@ int h_upload_start(struct app *a, struct http_req *r, const char *name)
 	int has_digest, has_mount, q;
 
 	if (strcmp(r->method, "POST"))
-		return http_fail(r, ERR_METHOD, "method not allowed on uploads");
+		return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on uploads");
 	has_mount = query_digest(r, "mount", &md);
 	if (has_mount < 0)
 		return 0;
@@ -272,7 +282,7 @@ int h_upload(struct app *a, struct http_req *r, const char *name, const char *id
 	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
 	    strcmp(r->method, "PATCH") && strcmp(r->method, "PUT") &&
 	    strcmp(r->method, "DELETE"))
-		return http_fail(r, ERR_METHOD, "method not allowed on uploads");
+		return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on uploads");
 	if (!strcmp(r->method, "PUT")) {
 		/* Check the digest before touching the session, so a
 		 * malformed PUT leaves the upload usable. */

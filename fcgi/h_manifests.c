@@ -12,7 +12,6 @@
 
 #include "../core/catalog.h"
 #include "../core/manifest.h"
-#include "../core/name.h"
 #include "../core/referrers.h"
 #include "../core/banned.h"
 
@@ -22,7 +21,7 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 	struct buf body = BUF_INIT;
 	struct manifest_info mi;
 	struct err e = ERR_INIT;
-	char ds[DIGEST_STR_MAX];
+	char ds[DIGEST_STR_MAX], mt[256];
 	int rd, rc;
 
 	/* Refuse an announced oversize body before reading any of it. */
@@ -37,8 +36,8 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 		return http_fail(r, ERR_MANIFEST_INVALID,
 				 "could not read the manifest");
 	}
-	rc = manifest_put(&a->st, name, ref, http_param(r, "CONTENT_TYPE"),
-			  body.s, body.len, &mi, &e);
+	http_bare_type(http_param(r, "CONTENT_TYPE"), mt, sizeof(mt));
+	rc = manifest_put(&a->st, name, ref, mt, body.s, body.len, &mi, &e);
 	buf_free(&body);
 	if (rc < 0)
 		return http_error(r, &e);
@@ -79,8 +78,19 @@ int h_manifest(struct app *a, struct http_req *r, const char *name,
 	struct manifest_ref ref;
 	struct err e = ERR_INIT;
 
-	if (manifest_ref_parse(refs, &ref, &e) < 0)
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
+	    strcmp(r->method, "PUT") && strcmp(r->method, "DELETE"))
+		return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on manifests");
+	if (manifest_ref_parse(refs, &ref, &e) < 0) {
+		/* Nothing can exist under a reference that is neither a tag
+		 * nor a digest (a slash included): for a read or a delete it
+		 * is unknown, for a push it is an invalid tag. */
+		if (strcmp(r->method, "PUT"))
+			return http_fail(r, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+		if (e.code != ERR_DIGEST_INVALID)
+			err_set(&e, ERR_TAG_INVALID, "invalid tag");
 		return http_error(r, &e);
+	}
 	if (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))
 		return manifest_get_h(a, r, name, &ref);
 	if (!strcmp(r->method, "PUT"))
@@ -93,7 +103,7 @@ int h_manifest(struct app *a, struct http_req *r, const char *name,
 			return http_error(r, &e);
 		return http_respond(r, 202, NULL, NULL, 0);
 	}
-	return http_fail(r, ERR_METHOD, "method not allowed on manifests");
+	return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on manifests");
 }
 
 /* n and last of a list request; -1 after answering with the error. */
@@ -127,43 +137,7 @@ static int page_params(struct http_req *r, long max, long *n, struct buf *last)
 
 int h_tags(struct app *a, struct http_req *r, const char *name)
 {
-	struct store_list tags = { 0 };
-	struct buf last = BUF_INIT;
-	struct err e = ERR_INIT;
-	json_t *doc, *arr;
-	size_t i, from = 0, count = 0;
-	long n;
-
-	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
-		return http_fail(r, ERR_METHOD, "method not allowed on tags");
-	if (page_params(r, 100000, &n, &last) < 0) {
-		buf_free(&last);
-		return 0;
-	}
-	if (store_tags(&a->st, name, &tags, &e) < 0) {
-		buf_free(&last);
-		return http_error(r, &e);
-	}
-	if (last.len)
-		while (from < tags.n && strcmp(tags.items[from], last.s) <= 0)
-			from++;
-	doc = json_object();
-	arr = json_array();
-	json_object_set_new(doc, "name", json_string(name));
-	for (i = from; i < tags.n && (n < 0 || count < (size_t)n); i++, count++)
-		json_array_append_new(arr, json_string(tags.items[i]));
-	json_object_set_new(doc, "tags", arr);
-	if (n >= 0 && i < tags.n && count > 0)
-		http_header(r, "Link", "</v2/%s/tags/list?n=%ld&last=%s>; rel=\"next\"",
-			    name, n, tags.items[i - 1]);
-	store_list_free(&tags);
-	buf_free(&last);
-	return http_respond_json(r, "application/json", doc);
-}
-
-int h_catalog(struct app *a, struct http_req *r)
-{
-	struct store_list repos = { 0 };
+	struct strlist tags = STRLIST_INIT;
 	struct buf last = BUF_INIT;
 	struct err e = ERR_INIT;
 	json_t *doc, *arr;
@@ -172,7 +146,43 @@ int h_catalog(struct app *a, struct http_req *r)
 	int more;
 
 	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
-		return http_fail(r, ERR_METHOD, "method not allowed on the catalog");
+		return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on tags");
+	if (page_params(r, 100000, &n, &last) < 0) {
+		buf_free(&last);
+		return 0;
+	}
+	if (manifest_tags(&a->st, name, last.len ? last.s : NULL, n, &tags, &more,
+			  &e) < 0) {
+		buf_free(&last);
+		strlist_free(&tags);
+		return http_error(r, &e);
+	}
+	doc = json_object();
+	arr = json_array();
+	json_object_set_new(doc, "name", json_string(name));
+	for (i = 0; i < tags.n; i++)
+		json_array_append_new(arr, json_string(tags.items[i]));
+	json_object_set_new(doc, "tags", arr);
+	if (more && tags.n)
+		http_header(r, "Link", "</v2/%s/tags/list?n=%ld&last=%s>; rel=\"next\"",
+			    name, n, tags.items[tags.n - 1]);
+	strlist_free(&tags);
+	buf_free(&last);
+	return http_respond_json(r, "application/json", doc);
+}
+
+int h_catalog(struct app *a, struct http_req *r)
+{
+	struct strlist repos = STRLIST_INIT;
+	struct buf last = BUF_INIT;
+	struct err e = ERR_INIT;
+	json_t *doc, *arr;
+	size_t i;
+	long n;
+	int more;
+
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+		return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on the catalog");
 	/* n is capped by catalog.maxentries: no client picks the size of
 	 * what a worker allocates. */
 	if (page_params(r, a->cfg->catalog_maxentries, &n, &last) < 0) {
@@ -194,7 +204,7 @@ int h_catalog(struct app *a, struct http_req *r)
 	if (more && repos.n)
 		http_header(r, "Link", "</v2/_catalog?n=%ld&last=%s>; rel=\"next\"",
 			    n, repos.items[repos.n - 1]);
-	store_list_free(&repos);
+	strlist_free(&repos);
 	buf_free(&last);
 	return http_respond_json(r, "application/json", doc);
 }
@@ -209,7 +219,7 @@ int h_referrers(struct app *a, struct http_req *r, const char *name,
 	int q;
 
 	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
-		return http_fail(r, ERR_METHOD, "method not allowed on referrers");
+		return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on referrers");
 	if (digest_parse(dg, &d, &e) < 0)
 		return http_error(r, &e);
 	q = http_query(r, "artifactType", &at);

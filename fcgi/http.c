@@ -14,6 +14,34 @@
 
 #include "../core/banned.h"
 
+/* How each of core's error codes is presented: the distribution spec's
+ * code string and the status it pairs with it. */
+static const struct {
+	const char *name;
+	int status;
+} codes[ERR__COUNT] = {
+	[ERR_NONE] = { "UNKNOWN", 500 },
+	[ERR_BLOB_UNKNOWN] = { "BLOB_UNKNOWN", 404 },
+	[ERR_BLOB_UPLOAD_INVALID] = { "BLOB_UPLOAD_INVALID", 400 },
+	[ERR_BLOB_UPLOAD_UNKNOWN] = { "BLOB_UPLOAD_UNKNOWN", 404 },
+	[ERR_DIGEST_INVALID] = { "DIGEST_INVALID", 400 },
+	[ERR_MANIFEST_BLOB_UNKNOWN] = { "MANIFEST_BLOB_UNKNOWN", 400 },
+	[ERR_MANIFEST_INVALID] = { "MANIFEST_INVALID", 400 },
+	[ERR_MANIFEST_UNKNOWN] = { "MANIFEST_UNKNOWN", 404 },
+	[ERR_NAME_INVALID] = { "NAME_INVALID", 400 },
+	[ERR_NAME_UNKNOWN] = { "NAME_UNKNOWN", 404 },
+	[ERR_SIZE_INVALID] = { "SIZE_INVALID", 400 },
+	[ERR_TAG_INVALID] = { "TAG_INVALID", 400 },
+	[ERR_UNAUTHORIZED] = { "UNAUTHORIZED", 401 },
+	[ERR_DENIED] = { "DENIED", 403 },
+	[ERR_UNSUPPORTED] = { "UNSUPPORTED", 405 },
+	[ERR_RANGE_INVALID] = { "BLOB_UPLOAD_INVALID", 416 },
+	[ERR_TOO_LARGE] = { "MANIFEST_INVALID", 413 },
+	[ERR_PAGINATION_NUMBER_INVALID] = { "PAGINATION_NUMBER_INVALID", 400 },
+	[ERR_BUSY] = { "BLOB_UPLOAD_INVALID", 409 },
+	[ERR_INTERNAL] = { "UNKNOWN", 500 },
+};
+
 int http_req_init(struct http_req *r, FCGX_Request *fr, const struct config *cfg)
 {
 	const char *uri, *cl, *q;
@@ -247,19 +275,20 @@ int http_respond_json(struct http_req *r, const char *content_type, json_t *doc)
 	return rc;
 }
 
-int http_error(struct http_req *r, const struct err *e)
+/* Sends {"errors":[{"code":name,"message":msg}]} with status. */
+static int send_error(struct http_req *r, int status, const char *name,
+		      const char *msg, const char *detail)
 {
 	json_t *doc;
 	char *s;
-	int rc, status = err_http_status(e->code);
+	int rc;
 
-	doc = json_pack("{s:[{s:s,s:s}]}", "errors", "code",
-			err_code_name(e->code), "message",
-			e->msg[0] ? e->msg : err_code_name(e->code));
+	doc = json_pack("{s:[{s:s,s:s}]}", "errors", "code", name, "message",
+			msg[0] ? msg : name);
 	s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
-	r->errcode = err_code_name(e->code);
-	snprintf(r->detail, sizeof(r->detail), "%s", e->detail[0] ? e->detail : e->msg);
+	r->errcode = name;
+	snprintf(r->detail, sizeof(r->detail), "%s", detail[0] ? detail : msg);
 	if (status == 401 && r->cfg->htpasswd_realm)
 		http_header(r, "WWW-Authenticate", "Basic realm=\"%s\"",
 			    r->cfg->htpasswd_realm);
@@ -269,12 +298,30 @@ int http_error(struct http_req *r, const struct err *e)
 	return rc;
 }
 
+int http_error(struct http_req *r, const struct err *e)
+{
+	unsigned c = (unsigned)e->code;
+
+	/* A code without an entry would be a bug of ours: answer it as the
+	 * internal error it is, and log what it was. */
+	if (c >= ERR__COUNT || !codes[c].name)
+		c = ERR_INTERNAL;
+	return send_error(r, codes[c].status, codes[c].name, e->msg, e->detail);
+}
+
 int http_fail(struct http_req *r, enum err_code code, const char *msg)
 {
 	struct err e = ERR_INIT;
 
 	err_set(&e, code, "%s", msg);
 	return http_error(r, &e);
+}
+
+int http_route_fail(struct http_req *r, enum http_route what, const char *msg)
+{
+	if (what == HTTP_NO_METHOD)
+		return send_error(r, 405, "UNSUPPORTED", msg, "");
+	return send_error(r, 404, "NOT_FOUND", msg, "");
 }
 
 /* Range "bytes=a-b", "bytes=a-", "bytes=-n" against size: 1 when a range
@@ -331,4 +378,21 @@ int http_parse_content_range(const char *h, long long *a, long long *b)
 	if (*a > (1LL << 60) || *b > (1LL << 60))
 		return -1;
 	return *b >= *a ? 0 : -1;
+}
+
+void http_bare_type(const char *ct, char *out, size_t n)
+{
+	size_t len;
+
+	while (ct && (*ct == ' ' || *ct == '\t'))
+		ct++;
+	if (!ct || !*ct) {
+		out[0] = 0;
+		return;
+	}
+	len = strcspn(ct, "; \t");
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, ct, len);
+	out[len] = 0;
 }

@@ -34,7 +34,7 @@ struct http_req {
 	long long bytes;     /* body bytes announced */
 	int body_failed;     /* reading the body failed (client gone) */
 	const char *errcode; /* the spec code of an error answer, for the log */
-	char detail[512];    /* what failed inside, for the log, never sent */
+	char detail[1024];   /* what failed inside, for the log, never sent */
 };
 
 int http_req_init(struct http_req *r, FCGX_Request *fr, const struct config *cfg);
@@ -65,9 +65,18 @@ int http_respond_head(struct http_req *r, int status, const char *content_type,
 		      long long length);
 /* Sends doc (taken over, even on failure) as a 200 of content_type. */
 int http_respond_json(struct http_req *r, const char *content_type, json_t *doc);
-/* Sends the spec's error body for e. */
+/* Sends the spec's error body for e, with the status the spec pairs
+ * with its code (the table in http.c); an ERR_INTERNAL is a 500 whose
+ * detail goes to the log, never to the client. */
 int http_error(struct http_req *r, const struct err *e);
 int http_fail(struct http_req *r, enum err_code code, const char *msg);
+/* Answers that are the front end's, not the registry's: the URL names no
+ * endpoint (404 NOT_FOUND), or the endpoint lacks the method (405). */
+enum http_route { HTTP_NO_ENDPOINT, HTTP_NO_METHOD };
+int http_route_fail(struct http_req *r, enum http_route what, const char *msg);
+/* The media type of a Content-Type value, without parameters or blanks,
+ * into out ("" for none). */
+void http_bare_type(const char *ct, char *out, size_t n);
 /* Writes raw body bytes after http_respond_head(). */
 int http_write(struct http_req *r, const void *data, size_t len);
 

@@ -178,34 +178,18 @@ static void log_purge(void *ctx, const char *line)
 	log_line("purge: %s%s", (const char *)ctx, line);
 }
 
-/* 1 when an upload purge is due: the store keeps when the last one began
- * (_berth/purge.stamp), so the pools of several hosts, and the processes
- * mod_fcgid runs without a supervisor, share one interval. */
+/* 1 when an upload purge is due (core keeps the timer in the store). */
 static int purge_due(struct app *a)
 {
-	struct buf p = BUF_INIT, dir = BUF_INIT;
 	struct err e = ERR_INIT;
-	struct stat sb;
-	int due = 0, fd;
+	int r;
 
-	if (!a->cfg->purge_enabled ||
-	    buf_addf(&dir, "%s/_berth", a->st.root) < 0 ||
-	    buf_addf(&p, "%s/purge.stamp", dir.s) < 0)
-		goto out;
-	if (stat(p.s, &sb) == 0 &&
-	    difftime(time(NULL), sb.st_mtime) < a->cfg->purge_interval)
-		goto out;
-	if (store_mkdirs(dir.s, &e) < 0)
-		goto out;
-	fd = open(p.s, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		due = futimens(fd, NULL) == 0;
-		close(fd);
-	}
-out:
-	buf_free(&p);
-	buf_free(&dir);
-	return due;
+	if (!a->cfg->purge_enabled)
+		return 0;
+	r = gc_purge_due(&a->st, a->cfg->purge_interval, &e);
+	if (r < 0)
+		log_line("purge: cannot read the purge stamp: %s", e.detail);
+	return r > 0;
 }
 
 /* storage.maintenance.uploadpurging, as registry:2 does it: on every

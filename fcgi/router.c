@@ -36,6 +36,23 @@ static int ends_with(const char *s, size_t len, const char *suffix, size_t *cut)
 	return 1;
 }
 
+/* No endpoint ends the path, but it may be a manifest reference with a
+ * slash in it (/v2/<name>/manifests/a/b): an invalid tag, which the
+ * manifest handler answers as the spec says, not an unknown URL. The last
+ * "/manifests/" splits it, as names may hold that word too. */
+static void manifest_fallback(const char *s, struct route *rt)
+{
+	const char *p, *hit = NULL;
+
+	for (p = strstr(s, "/manifests/"); p; p = strstr(p + 1, "/manifests/"))
+		hit = p;
+	if (!hit || hit == s)
+		return;
+	rt->kind = R_MANIFEST;
+	rt->arg = hit + strlen("/manifests/");
+	rt->name = strndup(s, (size_t)(hit - s));
+}
+
 static void route_parse(const char *path, struct route *rt)
 {
 	const char *s, *slash;
@@ -62,6 +79,7 @@ static void route_parse(const char *path, struct route *rt)
 	slash = strrchr(s, '/');
 	if (!slash)
 		return;
+	rt->arg = NULL;
 	hlen = (size_t)(slash - s);
 	rt->arg = slash + 1;
 	if (ends_with(s, hlen, "/manifests", &cut))
@@ -73,7 +91,7 @@ static void route_parse(const char *path, struct route *rt)
 	else if (ends_with(s, hlen, "/referrers", &cut))
 		rt->kind = R_REFERRERS;
 	else
-		return;
+		return manifest_fallback(s, rt);
 	if (rt->kind == R_UPLOAD && !strcmp(rt->arg, "uploads"))
 		rt->arg = "";
 	rt->name = strndup(s, cut);
@@ -144,10 +162,10 @@ int router_handle(struct app *a, struct http_req *r)
 		return 0;
 	route_parse(r->path, &rt);
 	if (rt.kind == R_NONE)
-		return http_fail(r, ERR_NOT_FOUND, "no such endpoint");
+		return http_route_fail(r, HTTP_NO_ENDPOINT, "no such endpoint");
 	if (rt.kind == R_BASE) {
 		if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
-			return http_fail(r, ERR_METHOD, "method not allowed");
+			return http_route_fail(r, HTTP_NO_METHOD, "method not allowed");
 		return http_respond(r, 200, "application/json", "{}", 2);
 	}
 	if (rt.kind == R_CATALOG)

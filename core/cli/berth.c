@@ -11,13 +11,12 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <jansson.h>
 
 #include "../catalog.h"
 #include "../config.h"
 #include "../fsck.h"
 #include "../gc.h"
-#include "../manifest.h"
+#include "../refs.h"
 #include "../store.h"
 #include "../banned.h"
 
@@ -162,7 +161,8 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 	o.ctx = o.dry_run ? "would remove " : "removed ";
 	rc = gc_run(&st, &o, &s, &e);
 	if (rc < 0)
-		fprintf(stderr, "berth gc: %s %s\n", e.msg, e.detail);
+		fprintf(stderr, "berth gc: stopped: %s%s%s\n", e.msg,
+			e.detail[0] ? ": " : "", e.detail);
 	else
 		printf("%s %ld blobs (%lld bytes reclaimed%s), %ld manifests, %ld layer links, "
 		       "%ld upload sessions, %ld leftovers\n",
@@ -213,37 +213,39 @@ static int cmd_fsck(const char *cfgpath, int argc, char **argv)
 }
 
 /* The bytes a manifest stands for: itself, its config and layers, and for
- * an index its children, each blob once. */
+ * an index its children: -1 when it cannot be read. */
 static long long manifest_size(const struct store *st, const struct digest *d,
-			       int depth)
+			       int depth, struct err *e)
 {
-	struct buf body = BUF_INIT;
-	struct err ignore = ERR_INIT;
-	json_t *root, *x;
-	long long total;
+	struct refs m;
+	long long total, sub;
+	off_t self = 0;
 	size_t i;
+	int r;
 
-	if (depth > 8 || store_blob_read(st, d, 64u << 20, &body, &ignore) < 0) {
-		buf_free(&body);
+	if (depth > 8)
 		return 0;
-	}
-	total = (long long)body.len;
-	root = json_loadb(body.s, body.len, 0, NULL);
-	buf_free(&body);
-	if (json_is_object(root)) {
-		json_t *cfgd = json_object_get(root, "config");
-		if (cfgd)
-			total += json_integer_value(json_object_get(cfgd, "size"));
-		json_array_foreach(json_object_get(root, "layers"), i, x)
-			total += json_integer_value(json_object_get(x, "size"));
-		json_array_foreach(json_object_get(root, "manifests"), i, x) {
-			struct digest cd;
-			const char *s = json_string_value(json_object_get(x, "digest"));
-			if (s && digest_parse(s, &cd, &ignore) == 0)
-				total += manifest_size(st, &cd, depth + 1);
+	r = store_blob_stat(st, d, &self, e);
+	if (r <= 0)
+		return r < 0 ? -1 : 0;
+	r = refs_read(st, d, &m, e);
+	if (r <= 0)
+		return r < 0 ? -1 : 0;
+	total = (long long)self;
+	if (m.has_config && m.config.size > 0)
+		total += m.config.size;
+	for (i = 0; i < m.nlayers; i++)
+		if (m.layers[i].size > 0)
+			total += m.layers[i].size;
+	for (i = 0; i < m.nchildren; i++) {
+		sub = manifest_size(st, &m.children[i].digest, depth + 1, e);
+		if (sub < 0) {
+			refs_free(&m);
+			return -1;
 		}
+		total += sub;
 	}
-	json_decref(root);
+	refs_free(&m);
 	return total;
 }
 
@@ -251,10 +253,10 @@ static int cmd_ls(const char *cfgpath, int argc, char **argv)
 {
 	struct config cfg;
 	struct store st;
-	struct store_list l = { 0 };
+	struct strlist l = STRLIST_INIT;
 	struct err e = ERR_INIT;
 	size_t i;
-	int more, rc = 0;
+	int more, rc = 0, r;
 
 	if (wants_help(argc, argv) || argc > 2) {
 		printf("usage: berth ls [REPO]\n"
@@ -270,25 +272,41 @@ static int cmd_ls(const char *cfgpath, int argc, char **argv)
 			rc = 1;
 		}
 		for (i = 0; i < l.n; i++) {
-			struct store_list tags = { 0 };
-			store_tags(&st, l.items[i], &tags, &e);
+			struct strlist tags = STRLIST_INIT;
+			if (store_tags(&st, l.items[i], &tags, &e) < 0) {
+				fprintf(stderr, "berth ls: %s: %s %s\n", l.items[i], e.msg, e.detail);
+				rc = 1;
+			}
 			printf("%-50s %6zu tags\n", l.items[i], tags.n);
-			store_list_free(&tags);
+			strlist_free(&tags);
 		}
-	} else if (store_tags(&st, argv[1], &l, &e) < 0) {
-		fprintf(stderr, "berth ls: %s: %s\n", argv[1], e.msg);
+	} else if ((r = store_tags(&st, argv[1], &l, &e)) <= 0) {
+		if (r == 0)
+			fprintf(stderr, "berth ls: %s: no such repository\n", argv[1]);
+		else
+			fprintf(stderr, "berth ls: %s: %s %s\n", argv[1], e.msg, e.detail);
 		rc = 1;
 	} else {
 		for (i = 0; i < l.n; i++) {
 			struct digest d;
 			char ds[DIGEST_STR_MAX];
-			if (store_tag_get(&st, argv[1], l.items[i], &d, &e) < 0)
+			long long size = 0;
+			r = store_tag_get(&st, argv[1], l.items[i], &d, &e);
+			if (r == 0)
 				continue;
+			if (r > 0)
+				size = manifest_size(&st, &d, 0, &e);
+			if (r < 0 || size < 0) {
+				fprintf(stderr, "berth ls: %s:%s: %s %s\n", argv[1],
+					l.items[i], e.msg, e.detail);
+				rc = 1;
+				continue;
+			}
 			digest_format(&d, ds);
-			printf("%-30s %s %12lld\n", l.items[i], ds, manifest_size(&st, &d, 0));
+			printf("%-30s %s %12lld\n", l.items[i], ds, size);
 		}
 	}
-	store_list_free(&l);
+	strlist_free(&l);
 	store_close(&st);
 	config_free(&cfg);
 	return rc;
@@ -296,25 +314,42 @@ static int cmd_ls(const char *cfgpath, int argc, char **argv)
 
 struct du {
 	const struct store *st;
-	struct store_list repos;
+	struct strlist repos;
+	struct strlist seen;
+	long long bytes;
+	struct err *e;
 };
 
 static int du_repo(void *ctx, const char *name)
 {
 	struct du *u = ctx;
 
-	return store_list_add(&u->repos, name);
+	return strlist_add(&u->repos, name) < 0 ? err_sys(u->e, "out of memory") : 0;
+}
+
+static int du_link(void *ctx, const struct digest *d)
+{
+	struct du *u = ctx;
+	char ds[DIGEST_STR_MAX];
+	off_t sz;
+	int r = store_blob_stat(u->st, d, &sz, u->e);
+
+	if (r <= 0)
+		return r; /* a dangling link holds no bytes; an error stops */
+	u->bytes += (long long)sz;
+	digest_format(d, ds);
+	return strlist_add(&u->seen, ds) < 0 ? err_sys(u->e, "out of memory") : 0;
 }
 
 static int cmd_du(const char *cfgpath, int argc, char **argv)
 {
 	struct config cfg;
 	struct store st;
-	struct du u = { 0 };
-	struct store_list seen = { 0 };
 	struct err e = ERR_INIT;
+	struct du u = { NULL, STRLIST_INIT, STRLIST_INIT, 0, &e };
 	long long total = 0;
-	size_t i, j, k;
+	size_t i, k;
+	int rc = 0;
 
 	(void)argv;
 	if (wants_help(argc, argv) || argc > 1) {
@@ -327,46 +362,41 @@ static int cmd_du(const char *cfgpath, int argc, char **argv)
 	if (load(cfgpath, &cfg, &st) < 0)
 		return 1;
 	u.st = &st;
-	if (store_walk_repos(&st, du_repo, &u, &e) < 0) {
-		fprintf(stderr, "berth du: %s\n", e.msg);
-		return 1;
+	if (store_each_repo(&st, du_repo, &u, &e) < 0) {
+		fprintf(stderr, "berth du: %s %s\n", e.msg, e.detail);
+		rc = 1;
+		goto out;
 	}
-	store_list_sort(&u.repos);
+	strlist_sort(&u.repos);
 	for (i = 0; i < u.repos.n; i++) {
-		long long bytes = 0;
-		for (k = 0; k < 2; k++) {
-			struct store_list links = { 0 };
-			store_links(&st, u.repos.items[i], k ? STORE_REVISION : STORE_LAYER,
-				    &links, &e);
-			for (j = 0; j < links.n; j++) {
-				struct digest d;
-				off_t sz;
-				if (digest_parse(links.items[j], &d, &e) < 0 ||
-				    store_blob_stat(&st, &d, &sz, &e) < 0)
-					continue;
-				bytes += sz;
-				store_list_add(&seen, links.items[j]);
+		u.bytes = 0;
+		for (k = 0; k < 2; k++)
+			if (store_each_link(&st, u.repos.items[i], k ? STORE_REVISION : STORE_LAYER,
+					    du_link, &u, &e) < 0) {
+				fprintf(stderr, "berth du: %s: %s %s\n", u.repos.items[i],
+					e.msg, e.detail);
+				rc = 1;
 			}
-			store_list_free(&links);
-		}
-		printf("%14lld  %s\n", bytes, u.repos.items[i]);
+		printf("%14lld  %s\n", u.bytes, u.repos.items[i]);
 	}
-	store_list_sort(&seen);
-	for (i = 0; i < seen.n; i++) {
+	strlist_sort(&u.seen);
+	for (i = 0; i < u.seen.n; i++) {
 		struct digest d;
 		off_t sz;
-		if (i && !strcmp(seen.items[i], seen.items[i - 1]))
+		if (i && !strcmp(u.seen.items[i], u.seen.items[i - 1]))
 			continue;
-		if (digest_parse(seen.items[i], &d, &e) == 0 &&
-		    store_blob_stat(&st, &d, &sz, &e) == 0)
+		if (digest_parse(u.seen.items[i], &d, &e) == 0 &&
+		    store_blob_stat(&st, &d, &sz, &e) > 0)
 			total += sz;
 	}
-	printf("%14lld  total (shared blobs counted once)\n", total);
-	store_list_free(&u.repos);
-	store_list_free(&seen);
+	printf("%14lld  total (shared blobs counted once)%s\n", total,
+	       rc ? ", some repositories could not be read" : "");
+out:
+	strlist_free(&u.repos);
+	strlist_free(&u.seen);
 	store_close(&st);
 	config_free(&cfg);
-	return 0;
+	return rc;
 }
 
 static int cmd_config(int argc, char **argv)

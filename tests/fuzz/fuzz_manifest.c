@@ -1,5 +1,6 @@
 /* libFuzzer target: manifest validation and storage (manifest_put) on a
- * throwaway store, with the first line of the input as the Content-Type. */
+ * throwaway store, with the first line of the input as the declared media type, and the
+ * reading of stored manifests (refs_parse REFS_STORED). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	manifest_ref_parse("fuzz", &ref, &e);
 	manifest_put(&st, "fuzz/repo", &ref, ct, (const char *)data, size, &mi, &e);
-	manifest_media_type((const char *)data, size, mt, sizeof(mt));
+	refs_media_type((const char *)data, size, mt, sizeof(mt));
+	{
+		struct refs m;
+		if (refs_parse((const char *)data, size, REFS_STORED, &m, &e) == 0 ||
+		    m.doc)
+			refs_free(&m);
+	}
 	return 0;
 }

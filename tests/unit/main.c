@@ -28,6 +28,8 @@ int main(void)
 	test_manifest();
 	test_config();
 	test_catalog();
+	test_gc();
+	test_store_errors();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

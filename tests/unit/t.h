@@ -25,5 +25,7 @@ void test_upload(void);
 void test_manifest(void);
 void test_config(void);
 void test_catalog(void);
+void test_gc(void);
+void test_store_errors(void);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "t.h"
 #include "../../core/catalog.h"
+#include "../../core/fsutil.h"
 #include "../../core/manifest.h"
 #include "../../core/referrers.h"
 
@@ -33,7 +34,7 @@ static void put_image(struct store *st, const char *repo, const char *tag,
 static int page(struct store *st, const char *last, size_t n, const char *want,
 		int want_more)
 {
-	struct store_list l = { 0 };
+	struct strlist l = { 0 };
 	struct err e = ERR_INIT;
 	struct buf got = BUF_INIT;
 	size_t i;
@@ -47,7 +48,7 @@ static int page(struct store *st, const char *last, size_t n, const char *want,
 	if (!ok)
 		fprintf(stderr, "catalog page: got '%s' more=%d\n", got.s, more);
 	buf_free(&got);
-	store_list_free(&l);
+	strlist_free(&l);
 	return ok;
 }
 
@@ -87,7 +88,7 @@ void test_catalog(void)
 
 	/* A store without the index (registry:2's) gets it built once. */
 	buf_addf(&p, "%s/docker/registry/v2/_berth", root);
-	CHECK(store_remove_tree(p.s, &e) == 0);
+	CHECK(fs_remove_tree(p.s, &e) == 0);
 	CHECK(page(&st, NULL, 10, "a,a/b,a/b/c", 0));
 	CHECK(catalog_rebuild(&st, &e) == 3);
 

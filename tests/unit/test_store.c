@@ -6,6 +6,7 @@
 #include <dirent.h>
 
 #include "t.h"
+#include "../../core/fsutil.h"
 #include "../../core/manifest.h"
 #include "../../core/store.h"
 #include "../../core/upload.h"
@@ -29,7 +30,7 @@ static int file_has(const char *path, const char *want)
 {
 	struct buf b = BUF_INIT;
 	struct err e = ERR_INIT;
-	int ok = store_read_file(path, 1 << 20, &b, &e) == 0 && !strcmp(b.s, want);
+	int ok = fs_read_file(path, 1 << 20, &b, &e) == 1 && !strcmp(b.s, want);
 
 	buf_free(&b);
 	return ok;
@@ -41,40 +42,40 @@ void test_store(void)
 	struct err e = ERR_INIT;
 	struct digest d, got;
 	struct buf p = BUF_INIT;
-	struct store_list tags = { 0 };
+	struct strlist tags = { 0 };
 	off_t size;
 	const char *root = t_tmpdir();
 
 	CHECK(store_open(&st, "relative", &e) < 0);
 	CHECK(store_open(&st, root, &e) == 0);
 	digest_of(DIGEST_SHA256, "hello", 5, &d);
-	CHECK(store_blob_stat(&st, &d, &size, &e) < 0 && e.code == ERR_BLOB_UNKNOWN);
+	CHECK(store_blob_stat(&st, &d, &size, &e) == 0);
 	CHECK(store_blob_put(&st, &d, "hello", 5, &e) == 0);
 	CHECK(store_blob_put(&st, &d, "hello", 5, &e) == 0);
-	CHECK(store_blob_stat(&st, &d, &size, &e) == 0 && size == 5);
+	CHECK(store_blob_stat(&st, &d, &size, &e) == 1 && size == 5);
 	buf_addf(&p, "%s/docker/registry/v2/blobs/sha256/%.2s/%s/data", root, d.hex, d.hex);
 	CHECK(file_has(p.s, "hello"));
 	buf_reset(&p);
 
-	CHECK(!store_link_exists(&st, "a/b", STORE_LAYER, &d));
-	CHECK(!store_repo_exists(&st, "a/b"));
+	CHECK(store_link_exists(&st, "a/b", STORE_LAYER, &d, &e) == 0);
+	CHECK(store_repo_exists(&st, "a/b", &e) == 0);
 	CHECK(store_link_add(&st, "a/b", STORE_LAYER, &d, &e) == 0);
-	CHECK(store_link_exists(&st, "a/b", STORE_LAYER, &d));
-	CHECK(store_repo_exists(&st, "a/b"));
-	CHECK(!store_repo_exists(&st, "a"));
+	CHECK(store_link_exists(&st, "a/b", STORE_LAYER, &d, &e) == 1);
+	CHECK(store_repo_exists(&st, "a/b", &e) == 1);
+	CHECK(store_repo_exists(&st, "a", &e) == 0);
 	buf_addf(&p, "%s/docker/registry/v2/repositories/a/b/_layers/sha256/%s/link", root, d.hex);
 	CHECK(file_has(p.s, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"));
 	buf_reset(&p);
 
-	CHECK(store_tags(&st, "nope", &tags, &e) < 0 && e.code == ERR_NAME_UNKNOWN);
-	CHECK(store_tags(&st, "a/b", &tags, &e) == 0 && tags.n == 0);
-	CHECK(store_tag_get(&st, "a/b", "v1", &got, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
+	CHECK(store_tags(&st, "nope", &tags, &e) == 0);
+	CHECK(store_tags(&st, "a/b", &tags, &e) == 1 && tags.n == 0);
+	CHECK(store_tag_get(&st, "a/b", "v1", &got, &e) == 0);
 	CHECK(store_tag_set(&st, "a/b", "v2", &d, &e) == 0);
 	CHECK(store_tag_set(&st, "a/b", "v1", &d, &e) == 0);
-	CHECK(store_tag_get(&st, "a/b", "v1", &got, &e) == 0 && digest_equal(&got, &d));
-	CHECK(store_tags(&st, "a/b", &tags, &e) == 0 && tags.n == 2 &&
+	CHECK(store_tag_get(&st, "a/b", "v1", &got, &e) == 1 && digest_equal(&got, &d));
+	CHECK(store_tags(&st, "a/b", &tags, &e) == 1 && tags.n == 2 &&
 	      !strcmp(tags.items[0], "v1") && !strcmp(tags.items[1], "v2"));
-	store_list_free(&tags);
+	strlist_free(&tags);
 	/* A new tag appears whole: no temp directory is left behind. */
 	buf_addf(&p, "%s/docker/registry/v2/repositories/a/b/_manifests/tags", root);
 	{
@@ -137,7 +138,7 @@ void test_upload(void)
 	bad = d;
 	bad.hex[0] = bad.hex[0] == 'a' ? 'b' : 'a';
 	CHECK(upload_commit(u, &bad, &e) < 0 && e.code == ERR_DIGEST_INVALID);
-	CHECK(!store_link_exists(&st, "r", STORE_LAYER, &bad));
+	CHECK(store_link_exists(&st, "r", STORE_LAYER, &bad, &e) == 0);
 	upload_close(u);
 	/* The failed session is gone. */
 	CHECK(upload_open(&st, "r", id, &u, &e) < 0 && e.code == ERR_BLOB_UPLOAD_UNKNOWN);
@@ -148,7 +149,7 @@ void test_upload(void)
 	CHECK(upload_append(u, mem_read, &m, -1, &e) == 0);
 	CHECK(upload_commit(u, &d, &e) == 0);
 	upload_close(u);
-	CHECK(store_link_exists(&st, "r", STORE_LAYER, &d));
+	CHECK(store_link_exists(&st, "r", STORE_LAYER, &d, &e) == 1);
 
 	/* sha512 without asking first: the data is re-read. */
 	digest_of(DIGEST_SHA512, data, 100, &bad);
@@ -158,11 +159,11 @@ void test_upload(void)
 	CHECK(upload_save(u, &e) == 0);
 	CHECK(upload_commit(u, &bad, &e) == 0);
 	upload_close(u);
-	CHECK(store_link_exists(&st, "r", STORE_LAYER, &bad));
+	CHECK(store_link_exists(&st, "r", STORE_LAYER, &bad, &e) == 1);
 
 	/* Mount into another repository only from one that links it. */
 	CHECK(upload_mount(&st, "s", "r", &d, &e) == 1);
-	CHECK(store_link_exists(&st, "s", STORE_LAYER, &d));
+	CHECK(store_link_exists(&st, "s", STORE_LAYER, &d, &e) == 1);
 	CHECK(upload_mount(&st, "t", "nowhere", &d, &e) == 0);
 	CHECK(upload_start(&st, "r", 0, &u, &e) == 0);
 	snprintf(id, sizeof(id), "%s", upload_id(u));
@@ -218,7 +219,7 @@ void test_manifest(void)
 	CHECK(manifest_put(&st, "other", &ref, MT_OCI_MANIFEST, m.s, m.len, &mi, &e) < 0 &&
 	      e.code == ERR_MANIFEST_BLOB_UNKNOWN);
 
-	CHECK(manifest_put(&st, "img", &ref, MT_OCI_MANIFEST "; charset=utf-8", m.s, m.len, &mi, &e) == 0);
+	CHECK(manifest_put(&st, "img", &ref, MT_OCI_MANIFEST, m.s, m.len, &mi, &e) == 0);
 	CHECK(manifest_get(&st, "img", &ref, &body, &mi2, &e) == 0);
 	CHECK(body.len == m.len && !memcmp(body.s, m.s, m.len));
 	CHECK(!strcmp(mi2.media_type, MT_OCI_MANIFEST));
@@ -276,20 +277,20 @@ void test_manifest(void)
 	CHECK(manifest_get(&st, "img", &ref, NULL, &mi2, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
 	CHECK(manifest_delete(&st, "img", &ref, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
 	{
-		struct store_list tags = { 0 };
+		struct strlist tags = { 0 };
 		size_t i;
 		int left = 0;
-		CHECK(store_tags(&st, "img", &tags, &e) == 0);
+		CHECK(store_tags(&st, "img", &tags, &e) == 1);
 		for (i = 0; i < tags.n; i++)
 			if (!strcmp(tags.items[i], "foreign2") || !strcmp(tags.items[i], "again"))
 				left = 1;
 		CHECK(!left && tags.n == 2); /* latest, idx */
-		store_list_free(&tags);
+		strlist_free(&tags);
 	}
+	CHECK(store_link_remove(&st, "img", STORE_LAYER, &layer, &e) == 1);
+	CHECK(store_link_exists(&st, "img", STORE_LAYER, &layer, &e) == 0);
 	CHECK(store_link_remove(&st, "img", STORE_LAYER, &layer, &e) == 0);
-	CHECK(!store_link_exists(&st, "img", STORE_LAYER, &layer));
-	CHECK(store_link_remove(&st, "img", STORE_LAYER, &layer, &e) < 0 && e.code == ERR_BLOB_UNKNOWN);
-	CHECK(store_blob_stat(&st, &layer, NULL, &e) == 0); /* bytes stay for GC */
+	CHECK(store_blob_stat(&st, &layer, NULL, &e) == 1); /* bytes stay for GC */
 
 	buf_free(&m);
 	buf_free(&body);

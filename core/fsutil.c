@@ -1,0 +1,453 @@
+/*
+ * fsutil: plain POSIX file operations that NFS, CephFS and GlusterFS
+ * honour across hosts (rename to replace, link to create only if absent,
+ * fsync of files and directories to order them on disk), each answering
+ * "there", "absent" or "error" as fsutil.h defines.
+ */
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+#define HASH_CHUNK (1 << 20)
+
+/* 0 for absence, else -1 with e filled from errno. Absent is ENOENT, or
+ * ENOTDIR for a path that does not exist because a directory on its way
+ * is a file; a path that exists with the wrong type (a file where a
+ * directory should be) is no absence but damage. */
+static int absent_or_fail(struct err *e, const char *what, const char *path)
+{
+	struct stat sb;
+	int saved = errno;
+
+	if (saved == ENOENT)
+		return 0;
+	if (saved == ENOTDIR && lstat(path, &sb) < 0 &&
+	    (errno == ENOENT || errno == ENOTDIR))
+		return 0;
+	errno = saved;
+	return err_sys(e, "%s %s", what, path);
+}
+
+int fs_fsync_dir(const char *dir, struct err *e)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, "open %s", dir);
+	/* Some filesystems (and NFS) refuse fsync on a directory with EINVAL
+	 * and order metadata themselves; that is not a failure. */
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+		err_sys(e, "fsync %s", dir);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int fs_mkdirs(const char *path, struct err *e)
+{
+	struct buf b = BUF_INIT;
+	struct stat sb;
+	char *p;
+	int r = -1;
+
+	if (!path || path[0] != '/') {
+		errno = 0;
+		return err_sys(e, "refusing to create relative path %s",
+			       path ? path : "(none)");
+	}
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
+	if (buf_adds(&b, path) < 0)
+		return err_sys(e, "out of memory");
+	for (p = b.s + 1;; p++) {
+		if (*p != '/' && *p != 0)
+			continue;
+		char saved = *p;
+		*p = 0;
+		if (mkdir(b.s, 0755) == 0) {
+			/* Make the new entry durable in its parent. */
+			char *slash = strrchr(b.s, '/');
+			if (slash && slash != b.s) {
+				*slash = 0;
+				if (fs_fsync_dir(b.s, e) < 0)
+					goto out;
+				*slash = '/';
+			}
+		} else if (errno != EEXIST) {
+			err_sys(e, "mkdir %s", b.s);
+			goto out;
+		} else if (stat(b.s, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+			errno = ENOTDIR;
+			err_sys(e, "mkdir %s", b.s);
+			goto out;
+		}
+		*p = saved;
+		if (!saved)
+			break;
+	}
+	r = 0;
+out:
+	buf_free(&b);
+	return r;
+}
+
+int fs_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_write_temp(const char *dir, const char *prefix, const void *data,
+		  size_t len, enum fs_sync sync, struct buf *tmp, struct err *e)
+{
+	int fd;
+
+	if (buf_addf(tmp, "%s/.tmp-%s-XXXXXX", dir, prefix) < 0)
+		return err_sys(e, "out of memory");
+	fd = mkostemp(tmp->s, O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, "create temp file in %s", dir);
+	if (fchmod(fd, 0644) < 0 || fs_write_all(fd, data, len) < 0 ||
+	    (sync == FS_DURABLE && fsync(fd) < 0)) {
+		err_sys(e, "write %s", tmp->s);
+		close(fd);
+		unlink(tmp->s);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		err_sys(e, "close %s", tmp->s);
+		unlink(tmp->s);
+		return -1;
+	}
+	return 0;
+}
+
+int fs_write_file(const char *dir, const char *name, const void *data,
+		  size_t len, enum fs_sync sync, struct err *e)
+{
+	struct buf tmp = BUF_INIT, dst = BUF_INIT;
+	int r = -1;
+
+	if (fs_mkdirs(dir, e) < 0)
+		return -1;
+	if (fs_write_temp(dir, name, data, len, sync, &tmp, e) < 0)
+		goto out;
+	if (buf_addf(&dst, "%s/%s", dir, name) < 0) {
+		err_sys(e, "out of memory");
+		unlink(tmp.s);
+		goto out;
+	}
+	if (rename(tmp.s, dst.s) < 0) {
+		err_sys(e, "rename %s", dst.s);
+		unlink(tmp.s);
+		goto out;
+	}
+	r = sync == FS_DURABLE ? fs_fsync_dir(dir, e) : 0;
+out:
+	buf_free(&tmp);
+	buf_free(&dst);
+	return r;
+}
+
+int fs_read_file(const char *path, size_t max, struct buf *out, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	ssize_t n;
+	size_t start = out->len;
+
+	if (fd < 0)
+		return absent_or_fail(e, "open", path);
+	if (fstat(fd, &sb) < 0) {
+		err_sys(e, "stat %s", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+		return err_sys(e, "read %s (not a regular file)", path);
+	}
+	if ((size_t)sb.st_size > max) {
+		close(fd);
+		err_set(e, ERR_TOO_LARGE, "file too large");
+		snprintf(e->detail, sizeof(e->detail), "%s is %lld bytes, over the limit of %zu",
+			 path, (long long)sb.st_size, max);
+		return -1;
+	}
+	if (buf_grow(out, (size_t)sb.st_size) < 0) {
+		close(fd);
+		return err_sys(e, "out of memory");
+	}
+	for (;;) {
+		if (buf_grow(out, 4096) < 0) {
+			close(fd);
+			return err_sys(e, "out of memory");
+		}
+		n = read(fd, out->s + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_sys(e, "read %s", path);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->s[out->len] = 0;
+		if (out->len - start > max) {
+			close(fd);
+			err_set(e, ERR_TOO_LARGE, "file too large");
+			snprintf(e->detail, sizeof(e->detail), "%s grew over the limit of %zu",
+				 path, max);
+			return -1;
+		}
+	}
+	close(fd);
+	return 1;
+}
+
+int fs_stat_file(const char *path, off_t *size, struct timespec *mtime,
+		 struct err *e)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return absent_or_fail(e, "stat", path);
+	if (!S_ISREG(sb.st_mode)) {
+		errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+		return err_sys(e, "stat %s (not a regular file)", path);
+	}
+	if (size)
+		*size = sb.st_size;
+	if (mtime)
+		*mtime = sb.st_mtim;
+	return 1;
+}
+
+int fs_stat_dir(const char *path, struct timespec *mtime, struct err *e)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return absent_or_fail(e, "stat", path);
+	if (!S_ISDIR(sb.st_mode)) {
+		errno = ENOTDIR;
+		return err_sys(e, "stat %s (not a directory)", path);
+	}
+	if (mtime)
+		*mtime = sb.st_mtim;
+	return 1;
+}
+
+int fs_touch(const char *path, struct err *e)
+{
+	if (utimensat(AT_FDCWD, path, NULL, 0) < 0)
+		return absent_or_fail(e, "touch", path);
+	return 1;
+}
+
+int fs_unlink(const char *path, struct err *e)
+{
+	if (unlink(path) < 0)
+		return absent_or_fail(e, "unlink", path);
+	return 1;
+}
+
+int fs_list(const char *dir, unsigned flags, struct strlist *out,
+	    struct err *e)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return absent_or_fail(e, "opendir", dir);
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno) {
+				err_sys(e, "readdir %s", dir);
+				closedir(d);
+				return -1;
+			}
+			break;
+		}
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((flags & FS_LIST_NODOT) && de->d_name[0] == '.')
+			continue;
+		if ((flags & FS_LIST_DIRS) && de->d_type != DT_DIR &&
+		    de->d_type != DT_UNKNOWN)
+			continue;
+		if (strlist_add(out, de->d_name) < 0) {
+			closedir(d);
+			return err_sys(e, "out of memory");
+		}
+	}
+	closedir(d);
+	return 1;
+}
+
+static int remove_at(int parent, const char *name)
+{
+	int fd, r = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (remove_at(dirfd(d), de->d_name) < 0)
+			r = -1;
+	}
+	closedir(d);
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -1;
+	return r;
+}
+
+int fs_remove_tree(const char *path, struct err *e)
+{
+	if (remove_at(AT_FDCWD, path) < 0)
+		return err_sys(e, "remove %s", path);
+	return 0;
+}
+
+int fs_recent(const char *path, double grace, time_t now)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return errno != ENOENT && errno != ENOTDIR;
+	return difftime(now, sb.st_mtime) < grace;
+}
+
+/* 1 when path exists, 0 absent; an error reads as "exists" (keep it). */
+static int present(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR);
+}
+
+int fs_remove_aside(const char *dir, const char *name, const char *check,
+		    double grace, time_t now, int dry_run, struct err *e)
+{
+	struct buf from = BUF_INIT, to = BUF_INIT, chk = BUF_INIT;
+	int r = -1;
+
+	if (buf_addf(&from, "%s/%s", dir, name) < 0 ||
+	    buf_addf(&to, "%s/.gc-%s", dir, name) < 0 ||
+	    buf_addf(&chk, "%s/%s", dry_run ? from.s : to.s, check) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (dry_run) {
+		r = !fs_recent(chk.s, grace, now) &&
+		    !(!present(chk.s) && fs_recent(from.s, grace, now));
+		goto out;
+	}
+	if (rename(from.s, to.s) < 0) {
+		r = errno == ENOENT ? 0 : err_sys(e, "rename %s", from.s);
+		goto out;
+	}
+	/* Touched while we looked, or still being written (nothing to check
+	 * yet, but a writer's temp file just appeared in it): a writer
+	 * depends on it. */
+	if (fs_recent(chk.s, grace, now) ||
+	    (!present(chk.s) && fs_recent(to.s, grace, now))) {
+		if (rename(to.s, from.s) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+			err_sys(e, "rename back %s", to.s);
+		r = 0;
+		goto out;
+	}
+	r = fs_remove_tree(to.s, e) < 0 ? -1 : 1;
+out:
+	buf_free(&from);
+	buf_free(&to);
+	buf_free(&chk);
+	return r;
+}
+
+int fs_hash_file(const char *path, enum digest_alg alg, struct digest *out,
+		 struct err *e)
+{
+	struct digest_hasher *h = NULL;
+	char *chunk = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = -1;
+	struct stat sb;
+	ssize_t n;
+
+	if (fd < 0)
+		return absent_or_fail(e, "open", path);
+	if (fstat(fd, &sb) < 0) {
+		err_sys(e, "stat %s", path);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+		err_sys(e, "read %s (not a regular file)", path);
+		goto out;
+	}
+	h = digest_hasher_new(alg);
+	chunk = malloc(HASH_CHUNK);
+	if (!h || !chunk) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, chunk, HASH_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_sys(e, "read %s", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		digest_hasher_update(h, chunk, (size_t)n);
+	}
+	if (digest_hasher_final(h, alg, out, e) == 0)
+		r = 1;
+out:
+	close(fd);
+	free(chunk);
+	digest_hasher_free(h);
+	return r;
+}

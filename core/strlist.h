@@ -1,0 +1,27 @@
+/*
+ * strlist: a growable list of owned C strings, for directory listings,
+ * tag and repository names and digests.
+ *
+ * Contract: a zeroed struct strlist (STRLIST_INIT) is an empty list.
+ * strlist_add() copies its argument and returns -1 when memory runs out
+ * (the list is unchanged then); strlist_free() releases everything and
+ * leaves an empty, reusable list.
+ */
+#ifndef BERTH_STRLIST_H
+#define BERTH_STRLIST_H
+
+#include <stddef.h>
+
+struct strlist {
+	char **items;
+	size_t n, cap;
+};
+
+#define STRLIST_INIT { NULL, 0, 0 }
+
+void strlist_free(struct strlist *l);
+int strlist_add(struct strlist *l, const char *s);
+/* strcmp order. */
+void strlist_sort(struct strlist *l);
+
+#endif
