@@ -35,12 +35,27 @@ for bad in 'UPPER' 'a//b' 'a/../b' '..' 'a/%2e%2e/b' '%2e%2e' 'a/_uploads' 'a/_l
 		not_ok "name '$(printf '%.20s' "$bad")' (status $STATUS, body $(printf '%.100s' "$BODY"))"
 	fi
 done
-api GET "/v2/ok/manifests/bad:tag:x"
-expect "malformed digest reference is DIGEST_INVALID" 400 DIGEST_INVALID
-api GET "/v2/ok/manifests/-tag"
-expect "bad tag is TAG_INVALID" 400 TAG_INVALID
-api GET "/v2/ok/manifests/$(printf 'a%.0s' $(seq 1 129))"
-expect "129-character tag is TAG_INVALID" 400 TAG_INVALID
+# A reference that is neither a tag nor a digest names nothing: a read or
+# a delete of it is MANIFEST_UNKNOWN (as the OCI conformance suite checks
+# with .INVALID_MANIFEST_NAME), a push of it TAG_INVALID.
+for ref in bad:tag:x -tag .INVALID_MANIFEST_NAME "$(printf 'a%.0s' $(seq 1 129))" a/b; do
+	for m in GET HEAD DELETE; do
+		api $m "/v2/ok/manifests/$ref"
+		if [ $m = HEAD ]; then
+			eq "$m of reference '$(printf '%.20s' "$ref")' is 404" "$STATUS" 404
+		else
+			expect "$m of reference '$(printf '%.20s' "$ref")' is MANIFEST_UNKNOWN" 404 MANIFEST_UNKNOWN
+		fi
+	done
+done
+for ref in -tag .INVALID_MANIFEST_NAME "$(printf 'a%.0s' $(seq 1 129))" a/b; do
+	api PUT "/v2/ok/manifests/$ref" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary '{}'
+	expect "PUT of reference '$(printf '%.20s' "$ref")' is TAG_INVALID" 400 TAG_INVALID
+done
+api PUT "/v2/ok/manifests/sha256:zz" -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	--data-binary '{}'
+expect "PUT of a malformed digest reference is DIGEST_INVALID" 400 DIGEST_INVALID
 api GET "/v2/ok/blobs/sha256:abc"
 expect "short digest is DIGEST_INVALID" 400 DIGEST_INVALID
 api GET "/v2/ok/blobs/sha256:$(printf 'A%.0s' $(seq 1 64))"
@@ -345,3 +360,23 @@ expect "a store failure is a 500 with the spec's JSON" 500 UNKNOWN
 check "its body names no path" bash -c "! grep -q '/' '$OUT/last-body'"
 check "the log has what failed, with the path" \
 	grep -q "error: POST /v2/broken/repo/blobs/uploads/: mkdir .*_uploads.*: Not a directory" "$S/log/berth.log"
+
+# A disk error is never "unknown": a link file replaced by a directory
+# (reading it fails with EISDIR) answers 500, logged, not 404.
+L1=$DATA/docker/registry/v2/repositories/lib/one/_layers/sha256/${D1:7}/link
+rm "$L1" && mkdir "$L1"
+api GET "/v2/lib/one/blobs/$D1"
+expect "a blob whose link cannot be read is a 500, not BLOB_UNKNOWN" 500 UNKNOWN
+api HEAD "/v2/lib/one/blobs/$D1"
+eq "HEAD of it is a 500 too" "$STATUS" 500
+check "the log names the link and the error" \
+	grep -q "error: GET /v2/lib/one/blobs/$D1: .*_layers/sha256/${D1:7}/link.*Is a directory" "$S/log/berth.log"
+R1=$DATA/docker/registry/v2/repositories/lib/img/_manifests/revisions/sha256/${DM1:7}/link
+rm "$R1" && mkdir "$R1"
+api GET "/v2/lib/img/manifests/$DM1"
+expect "a manifest whose revision link cannot be read is a 500" 500 UNKNOWN
+rmdir "$L1" "$R1"
+printf '%s' "$D1" > "$L1"; printf '%s' "$DM1" > "$R1"
+chown --reference="$DATA/docker/registry/v2" "$L1" "$R1"
+api GET "/v2/lib/one/blobs/$D1"
+expect "once repaired the blob serves again" 200
