@@ -1,6 +1,7 @@
 /*
  * store_walk: the iterations over the layout (store.h): repositories,
- * links, blobs, upload sessions, referrers and crash leftovers. Each lists
+ * links, blobs, upload sessions, referrers and crash leftovers, with the
+ * accessors of upload sessions and referrers beside their walks. Each lists
  * one directory at a time with fs_list(), so an unreadable directory is an
  * error of the walk, never a directory without entries: gc builds on
  * these, and a repository it could not list would otherwise look like one
@@ -189,6 +190,30 @@ int store_each_blob(const struct store *st,
 
 /* ---- upload sessions ---- */
 
+int store_upload_path(const struct store *st, const char *name, const char *id,
+		      const char *file, struct buf *out, struct err *e)
+{
+	if (!id)
+		return store_path(st, out, e, "repositories/%s/_uploads", name);
+	if (!file)
+		return store_path(st, out, e, "repositories/%s/_uploads/%s", name, id);
+	return store_path(st, out, e, "repositories/%s/_uploads/%s/%s", name, id,
+			  file);
+}
+
+int store_upload_remove(const struct store *st, const char *name,
+			const char *id, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int r = -1;
+
+	if (store_upload_path(st, name, id, NULL, &p, e) == 0)
+		r = fs_remove_tree(p.s, e);
+	buf_free(&p);
+	return r;
+}
+
+
 int store_each_upload(const struct store *st, const char *name,
 		      int (*fn)(void *ctx, const char *id), void *ctx,
 		      struct err *e)
@@ -262,6 +287,72 @@ out:
 }
 
 /* ---- referrers ---- */
+
+static int referrer_dir(const struct store *st, const char *name,
+			const struct digest *subject, struct buf *out,
+			struct err *e)
+{
+	return store_path(st, out, e, "repositories/%s/_referrers/%s/%s", name,
+			  digest_alg_name(subject->alg), subject->hex);
+}
+
+static int referrer_file(const struct store *st, const char *name,
+			 const struct digest *subject,
+			 const struct digest *referrer, struct buf *out,
+			 struct err *e)
+{
+	return store_path(st, out, e, "repositories/%s/_referrers/%s/%s/%s-%s",
+			  name, digest_alg_name(subject->alg), subject->hex,
+			  digest_alg_name(referrer->alg), referrer->hex);
+}
+
+int store_referrer_put(const struct store *st, const char *name,
+		       const struct digest *subject, const struct digest *referrer,
+		       const void *data, size_t len, struct err *e)
+{
+	struct buf dir = BUF_INIT, file = BUF_INIT;
+	int r = -1;
+
+	if (referrer_dir(st, name, subject, &dir, e) < 0)
+		goto out;
+	if (buf_addf(&file, "%s-%s", digest_alg_name(referrer->alg),
+		     referrer->hex) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	r = fs_write_file(dir.s, file.s, data, len, FS_DURABLE, e);
+out:
+	buf_free(&dir);
+	buf_free(&file);
+	return r;
+}
+
+int store_referrer_remove(const struct store *st, const char *name,
+			  const struct digest *subject,
+			  const struct digest *referrer, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int r = -1;
+
+	if (referrer_file(st, name, subject, referrer, &p, e) == 0)
+		r = fs_unlink(p.s, e);
+	buf_free(&p);
+	return r;
+}
+
+int store_referrer_read(const struct store *st, const char *name,
+			const struct digest *subject,
+			const struct digest *referrer, struct buf *out,
+			struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int r = -1;
+
+	if (referrer_file(st, name, subject, referrer, &p, e) == 0)
+		r = fs_read_file(p.s, 1 << 20, out, e);
+	buf_free(&p);
+	return r;
+}
 
 int store_each_referrer(const struct store *st, const char *name,
 			const struct digest *subject,

@@ -36,6 +36,7 @@ struct upload {
 	int fd;
 	off_t offset;
 	struct digest_hasher *h;
+	int spoiled;       /* an append failed: the hash state is not the file's */
 };
 
 const char *upload_id(const struct upload *u)
@@ -123,6 +124,10 @@ int upload_save(struct upload *u, struct err *e)
 	struct buf s = BUF_INIT;
 	int r;
 
+	if (u->spoiled) {
+		errno = 0;
+		return err_sys(e, "save of a failed upload handle");
+	}
 	if (fdatasync(u->fd) < 0)
 		return err_sys(e, "fdatasync %s", u->data.s);
 	if (buf_adds(&s, STATE_MAGIC) < 0 ||
@@ -286,10 +291,16 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 {
 	char *chunk = malloc(CHUNK);
 	long long got = 0;
+	off_t start = u->offset;
 	int r = -1;
 
 	if (!chunk)
 		return err_sys(e, "out of memory");
+	if (u->spoiled) {
+		free(chunk);
+		errno = 0;
+		return err_sys(e, "append to a failed upload handle");
+	}
 	if (lseek(u->fd, u->offset, SEEK_SET) < 0) {
 		err_sys(e, "seek %s", u->data.s);
 		goto out;
@@ -328,6 +339,16 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 	}
 	r = 0;
 out:
+	if (r < 0) {
+		/* The request is not part of the session: give its bytes
+		 * back now (a full disk needs the space), not at the next
+		 * open. A failure to cut is repaired there. */
+		u->spoiled = 1;
+		u->offset = start;
+		if (ftruncate(u->fd, start) < 0) {
+			/* upload_open() cuts what follows the saved offset */
+		}
+	}
 	free(chunk);
 	return r;
 }
@@ -375,6 +396,10 @@ int upload_commit(struct upload *u, const struct digest *want, struct err *e)
 	struct err ignore = ERR_INIT;
 	int r;
 
+	if (u->spoiled) {
+		errno = 0;
+		return err_sys(e, "commit of a failed upload handle");
+	}
 	if (digest_hasher_algs(u->h) & want->alg)
 		r = digest_hasher_final(u->h, want->alg, &got, e);
 	else

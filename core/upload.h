@@ -45,7 +45,10 @@ off_t upload_offset(const struct upload *u);
 
 /* Appends the body: exactly expect bytes, or to its end when expect < 0.
  * ERR_SIZE_INVALID when the body is shorter than expect. Nothing is
- * durable until upload_save() or upload_commit(). */
+ * durable until upload_save() or upload_commit(). On failure (client gone,
+ * disk full) the bytes of this request are cut off again at once and the
+ * handle can only be closed; the session on disk is as it was before the
+ * request. */
 int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 		  long long expect, struct err *e);
 /* Makes what was appended durable and resumable by another worker. */

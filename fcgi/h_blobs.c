@@ -183,18 +183,23 @@ static int query_digest(struct http_req *r, const char *key, struct digest *d)
 	return rc;
 }
 
-/* Appends the body of the final request, commits, answers, closes u. */
+/* Appends the body of the final request, commits, answers, closes u.
+ * A session that this very request opened (a monolithic POST) is
+ * removed when it fails: nobody else knows its id to resume it. */
 static int finish(struct http_req *r, const char *name, struct upload *u,
-		  const struct digest *d)
+		  const struct digest *d, int own_session)
 {
-	struct err e = ERR_INIT;
+	struct err e = ERR_INIT, ce = ERR_INIT;
 	int rc;
 
 	if (upload_append(u, http_read_body, r, r->content_length, &e) < 0 ||
-	    upload_commit(u, d, &e) < 0)
+	    upload_commit(u, d, &e) < 0) {
+		if (own_session)
+			upload_cancel(u, &ce);
 		rc = http_error(r, &e);
-	else
+	} else {
 		rc = blob_created(r, name, d);
+	}
 	upload_close(u);
 	return rc;
 }
@@ -239,7 +244,7 @@ int h_upload_start(struct app *a, struct http_req *r, const char *name)
 	if (upload_start(&a->st, name, has_digest ? d.alg : 0, &u, &e) < 0)
 		return http_error(r, &e);
 	if (has_digest)
-		return finish(r, name, u, &d);
+		return finish(r, name, u, &d, 1);
 	session_headers(r, name, u);
 	upload_close(u);
 	return http_respond(r, 202, NULL, NULL, 0);
@@ -310,7 +315,7 @@ int h_upload(struct app *a, struct http_req *r, const char *name, const char *id
 			upload_close(u);
 			return rc;
 		}
-		return finish(r, name, u, &d);
+		return finish(r, name, u, &d, 0);
 	}
 	if (!strcmp(r->method, "PATCH")) {
 		rc = upload_patch(r, name, u);

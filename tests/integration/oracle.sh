@@ -100,7 +100,7 @@ Z64=$(printf '0%.0s' $(seq 1 64))
 # deliberately follows the spec instead (docs/spec-differences.md).
 declare -A DIFF=(
 	["uppercase name"]="400 NAME_INVALID"
-	["bad digest ref"]="400 DIGEST_INVALID"
+	["bad digest ref"]="404 MANIFEST_UNKNOWN"
 	["upload unknown"]="404 BLOB_UPLOAD_UNKNOWN"
 	["monolithic wrong digest"]="400 DIGEST_INVALID"
 	["OCI manifest without Accept"]="200 "
