@@ -152,7 +152,7 @@ int store_each_blob(const struct store *st,
 		strlist_free(&tops);
 		r = store_path(st, &p, e, "blobs/%s", alg);
 		if (r == 0)
-			r = fs_list(p.s, FS_LIST_NODOT, &tops, e);
+			r = fs_list(p.s, FS_LIST_NODOT | FS_LIST_DIRS, &tops, e);
 		if (r <= 0)
 			continue;
 		r = 0;
@@ -350,6 +350,10 @@ int store_referrer_read(const struct store *st, const char *name,
 
 	if (referrer_file(st, name, subject, referrer, &p, e) == 0)
 		r = fs_read_file(p.s, 1 << 20, out, e);
+	if (r < 0 && e->code == ERR_TOO_LARGE) {
+		errno = 0;
+		err_sys(e, "damaged referrers entry %s (too large)", p.s);
+	}
 	buf_free(&p);
 	return r;
 }

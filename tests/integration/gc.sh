@@ -167,7 +167,8 @@ eq "fsck finds a corrupt blob (exit 1)" "$?" 1
 check "fsck names it" grep -q "blob $D: content does not match" "$OUT/fsck2.out"
 berth fsck --repair > "$OUT/fsck3.out"
 check "fsck --repair quarantines it" grep -q "quarantined in .*_berth/quarantine/sha256-${D:7}" "$OUT/fsck3.out"
-check "and removes the links that pointed at it" grep -q "removed .*_layers/sha256/${D:7}" "$OUT/fsck3.out"
+check "and removes the links that pointed at it" \
+	grep -A1 "layer link gc/a@$D points at a missing blob" "$OUT/fsck3.out" | grep -q "removed the link"
 berth fsck --repair > "$OUT/fsck4.out"
 grep -q "manifest gc/a@$MA: layer $D missing" "$OUT/fsck4.out"
 eq "and reports the manifest that needs it" "$?" 0
@@ -176,7 +177,8 @@ mkdir -p "$DATA/docker/registry/v2/repositories/gc/a/_manifests/tags/half/index"
 chown -R --reference="$DATA" "$DATA/docker/registry/v2/repositories/gc/a/_manifests/tags/half"
 berth fsck --repair > "$OUT/fsck5.out"
 check "fsck finds a tag without its current link and removes it" \
-	grep -q "removed .*_manifests/tags/half" "$OUT/fsck5.out"
+	bash -c "grep -A1 'tag gc/a:half has no current link' '$OUT/fsck5.out' | grep -q 'removed the tag' &&
+		test ! -e '$DATA/docker/registry/v2/repositories/gc/a/_manifests/tags/half'"
 
 # --- ls, du, config check
 berth ls > "$OUT/ls.out"
@@ -215,3 +217,37 @@ check "registry:2 still serves the image it kept" \
 	sk copy --src-tls-verify=false docker://127.0.0.1:15121/r2/keep:v1 "oci:$OUT/r2pull:x"
 eq "...with its digest" "$(skopeo inspect --raw "oci:$OUT/r2pull:x" | sha256sum | cut -d' ' -f1)" \
 	"$(skopeo inspect --raw "oci:$IMG:bb" | sha256sum | cut -d' ' -f1)"
+
+# --- never on doubt: a tagged image whose manifest cannot be read (its
+# data file replaced by a directory, EISDIR) stops gc before anything is
+# removed, and fsck --repair leaves it alone.
+printf '{"z":9}' > "$OUT/cfgZ"; blob onlyZ 12345
+MZ=$(image gc/z v1 cfgZ onlyZ)
+DZ=sha256:$(sha "$OUT/onlyZ")
+DG=$(push_blob gc/zz "$OUT/orphan")
+MZD=$DATA/docker/registry/v2/blobs/sha256/${MZ:7:2}/${MZ:7}/data
+cp "$MZD" "$OUT/mz.bak"
+rm "$MZD" && mkdir "$MZD"
+age_all
+berth gc > "$OUT/doubt.out" 2> "$OUT/doubt.err"
+eq "gc over an unreadable tagged manifest exits 1" "$?" 1
+check "...naming the manifest and the error" grep -q "gc/z@$MZ is in use, but manifest cannot be read: .*Is a directory; nothing was removed" "$OUT/doubt.err"
+check "...having removed nothing (not even garbage)" bash -c "! grep -q 'removed ' '$OUT/doubt.out'"
+check "...its layer is still there" test -f "$DATA/docker/registry/v2/blobs/sha256/${DZ:7:2}/${DZ:7}/data"
+check "...and so is the unreferenced blob" test -f "$DATA/docker/registry/v2/blobs/sha256/${DG:7:2}/${DG:7}/data"
+berth gc --delete-untagged > "$OUT/doubt2.out" 2>&1
+eq "gc --delete-untagged stops too" "$?" 1
+berth fsck --repair > "$OUT/doubt3.out" 2>&1
+eq "fsck --repair reports it (exit 1)" "$?" 1
+check "...as unreadable, left as it is" grep -q "gc/z@$MZ cannot be read (.*Is a directory): left as it is" "$OUT/doubt3.out"
+check "...and keeps the tag, the link and the layer" bash -c "
+	test -f '$DATA/docker/registry/v2/repositories/gc/z/_manifests/tags/v1/current/link' &&
+	test -f '$DATA/docker/registry/v2/repositories/gc/z/_manifests/revisions/sha256/${MZ:7}/link' &&
+	test -f '$DATA/docker/registry/v2/blobs/sha256/${DZ:7:2}/${DZ:7}/data'"
+rmdir "$MZD" && cp "$OUT/mz.bak" "$MZD" && chown --reference="$DATA/docker/registry/v2" "$MZD"
+age_all
+berth gc > "$OUT/doubt4.out" 2>&1
+eq "once the manifest reads again, gc runs (exit 0)" "$?" 0
+check "...and reclaims the garbage" grep -q "removed blob $DG" "$OUT/doubt4.out"
+api GET /v2/gc/z/manifests/v1 -H "Accept: $OCI"
+expect "...while the image is whole" 200
