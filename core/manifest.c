@@ -40,7 +40,7 @@ static int decide_type(struct refs *m, const char *declared, struct err *e)
 	if (m->typed) {
 		if (declared[0] && strcmp(declared, m->media_type))
 			return err_set(e, ERR_MANIFEST_INVALID,
-				       "mediaType %s does not match Content-Type %s",
+				       "mediaType %s does not match the declared type %s",
 				       m->media_type, declared);
 		return 0;
 	}
@@ -52,7 +52,7 @@ static int decide_type(struct refs *m, const char *declared, struct err *e)
 	/* Without mediaType the shape must agree with the type. */
 	if (refs_is_index_type(declared) != (m->kind == REFS_INDEX))
 		return err_set(e, ERR_MANIFEST_INVALID,
-			       "manifest does not match Content-Type %s", declared);
+			       "manifest does not match the declared type %s", declared);
 	snprintf(m->media_type, sizeof(m->media_type), "%s", declared);
 	return 0;
 }

@@ -84,7 +84,7 @@ done
 # (halt on error), which lands in the stack's log, which each test checks
 # when it stops its stacks (tests/lib.sh).
 if [ -z "${TESTS:-}" ]; then
-	for t in api skopeo crash discovery gc; do
+	for t in api skopeo crash discovery gc faults; do
 		BERTH_BIN=$top/build/asan/berth-fcgi BERTH_CLI=$top/build/asan/berth \
 		ASAN_OPTIONS=detect_leaks=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

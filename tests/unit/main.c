@@ -4,19 +4,33 @@
 #include <unistd.h>
 
 #include "t.h"
+#include "../../core/fsutil.h"
 
 int t_passed, t_failed;
 
+/* Every scratch directory, removed when the tests end. */
+static char dirs[64][64];
+static int ndirs;
+
 const char *t_tmpdir(void)
 {
-	static char path[64];
+	char *path = dirs[ndirs < 64 ? ndirs++ : 63];
 
-	snprintf(path, sizeof(path), "/tmp/berth-unit-XXXXXX");
+	snprintf(path, 64, "/tmp/berth-unit-XXXXXX");
 	if (!mkdtemp(path)) {
 		perror("mkdtemp");
 		exit(2);
 	}
 	return path;
+}
+
+static void cleanup(void)
+{
+	struct err e = ERR_INIT;
+	int i;
+
+	for (i = 0; i < ndirs; i++)
+		fs_remove_tree(dirs[i], &e);
 }
 
 int main(void)
@@ -30,6 +44,7 @@ int main(void)
 	test_catalog();
 	test_gc();
 	test_store_errors();
+	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }
