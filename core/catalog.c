@@ -8,7 +8,6 @@
 #include "catalog.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +43,7 @@ static int marker_add(const struct store *st, const char *name, int sync,
 		      struct err *e)
 {
 	struct buf dir = BUF_INIT, p = BUF_INIT;
-	int fd, r = -1;
+	int r = -1;
 
 	if (index_dir(st, &dir, e) < 0 || marker_path(st, name, &p, e) < 0)
 		goto out;
@@ -54,15 +53,8 @@ static int marker_add(const struct store *st, const char *name, int sync,
 		goto out;
 	}
 	r = -1;
-	if (fs_mkdirs(dir.s, e) < 0)
+	if (fs_stamp(dir.s, strrchr(p.s, '/') + 1, e) < 0)
 		goto out;
-	/* An empty file made whole by its creation: nothing to tear. */
-	fd = open(p.s, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_sys(e, "create %s", p.s);
-		goto out;
-	}
-	close(fd);
 	r = sync ? fs_fsync_dir(dir.s, e) : 0;
 out:
 	buf_free(&dir);

@@ -270,6 +270,29 @@ int fs_touch(const char *path, struct err *e)
 	return 1;
 }
 
+int fs_stamp(const char *dir, const char *name, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	int fd, r = -1;
+
+	if (fs_mkdirs(dir, e) < 0)
+		return -1;
+	if (buf_addf(&p, "%s/%s", dir, name) < 0)
+		return err_sys(e, "out of memory");
+	fd = open(p.s, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err_sys(e, "create %s", p.s);
+	} else {
+		if (futimens(fd, NULL) < 0)
+			err_sys(e, "touch %s", p.s);
+		else
+			r = 0;
+		close(fd);
+	}
+	buf_free(&p);
+	return r;
+}
+
 int fs_unlink(const char *path, struct err *e)
 {
 	if (unlink(path) < 0)

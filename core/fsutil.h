@@ -57,6 +57,10 @@ int fs_stat_file(const char *path, off_t *size, struct timespec *mtime,
 int fs_stat_dir(const char *path, struct timespec *mtime, struct err *e);
 /* Sets the mtime to now: 1, 0 absent, -1. */
 int fs_touch(const char *path, struct err *e);
+/* Creates dir/name empty if it is missing (dir too) and sets its mtime
+ * to now: a marker or a stamp, whole from its creation (nothing to tear,
+ * so no temp file). */
+int fs_stamp(const char *dir, const char *name, struct err *e);
 /* unlink(2): 1 removed, 0 absent, -1. */
 int fs_unlink(const char *path, struct err *e);
 

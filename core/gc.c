@@ -8,13 +8,10 @@
 #include "gc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "catalog.h"
 #include "fsutil.h"
@@ -416,31 +413,17 @@ int gc_purge_due(const struct store *st, double interval, struct err *e)
 {
 	struct buf p = BUF_INIT, dir = BUF_INIT;
 	struct timespec mt;
-	int r, fd;
+	int r = -1;
 
 	if (store_berth_path(st, "", &dir, e) < 0 ||
-	    store_berth_path(st, "purge.stamp", &p, e) < 0) {
-		r = -1;
+	    store_berth_path(st, "purge.stamp", &p, e) < 0)
 		goto out;
-	}
 	r = fs_stat_file(p.s, NULL, &mt, e);
 	if (r < 0 || (r > 0 && difftime(time(NULL), mt.tv_sec) < interval)) {
 		r = r < 0 ? -1 : 0;
 		goto out;
 	}
-	r = -1;
-	if (fs_mkdirs(dir.s, e) < 0)
-		goto out;
-	fd = open(p.s, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_sys(e, "create %s", p.s);
-		goto out;
-	}
-	if (futimens(fd, NULL) < 0)
-		err_sys(e, "touch %s", p.s);
-	else
-		r = 1;
-	close(fd);
+	r = fs_stamp(dir.s, "purge.stamp", e) < 0 ? -1 : 1;
 out:
 	buf_free(&p);
 	buf_free(&dir);
