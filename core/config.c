@@ -15,10 +15,11 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "access.h"
 #include "banned.h"
 
 enum ktype { K_MAP, K_STR, K_BOOL, K_INT, K_DURATION, K_LEVEL, K_HEADERS,
-	     K_ANY, K_DRIVER, K_WEBSERVER };
+	     K_ANY, K_DRIVER, K_WEBSERVER, K_ACCESS };
 
 struct key {
 	const char *path;
@@ -100,6 +101,7 @@ static const struct key keys[] = {
 	{ "berth.internalprefix", K_STR, 1, NULL },
 	{ "berth.logfile", K_STR, 1, NULL },
 	{ "berth.workers", K_INT, 1, NULL },
+	{ "access", K_ACCESS, 1, NULL },
 };
 
 static const struct key *find_key(const char *path)
@@ -407,6 +409,10 @@ static int walk_value(struct ctx *x, const struct key *k, yaml_node_t *v,
 		if (v->type != YAML_MAPPING_NODE)
 			return fail(x, line, "%s: expected a mapping", path);
 		return walk_map(x, v, path);
+	case K_ACCESS:
+		if (x->c->access)
+			return fail(x, line, "access appears twice");
+		return access_parse(x->doc, v, x->file, &x->c->access, x->e);
 	case K_HEADERS: {
 		yaml_node_pair_t *p;
 		if (is_null(v))
@@ -551,6 +557,9 @@ static int load_env(struct ctx *x, char *const *env)
 					     "web server's job\n", v);
 		} else if (k->type == K_DRIVER) {
 			r = fail(x, 0, "%s: Berth stores on a filesystem only", path.s);
+		} else if (k->type == K_ACCESS) {
+			r = fail(x, 0, "%.*s: the access section is read from "
+				 "config.yml only", (int)(eq - *env), *env);
 		} else if (k->type == K_MAP || k->type == K_ANY ||
 			   k->type == K_HEADERS) {
 			r = note_ignored(x, k, 0);
@@ -611,6 +620,7 @@ void config_free(struct config *c)
 	free(c->htpasswd_path);
 	free(c->internal_prefix);
 	free(c->logfile);
+	access_free(c->access);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -648,5 +658,12 @@ int config_dump(const struct config *c, struct buf *out)
 	r |= buf_addf(out, "berth.internalprefix: %s\n", c->internal_prefix);
 	r |= buf_addf(out, "berth.logfile: %s\n", c->logfile[0] ? c->logfile : "(stderr)");
 	r |= buf_addf(out, "berth.workers: %ld\n", c->workers);
+	if (c->access) {
+		size_t nr, ng;
+		access_counts(c->access, &nr, &ng);
+		r |= buf_addf(out, "access: %zu repository entries, %zu groups\n", nr, ng);
+	} else {
+		r |= buf_adds(out, "access: (none: every authenticated user may do everything)\n");
+	}
 	return r ? -1 : 0;
 }

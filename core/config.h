@@ -17,6 +17,8 @@
 #include "buf.h"
 #include "err.h"
 
+struct access;
+
 enum config_webserver {
 	CONFIG_WS_NGINX,   /* blob bytes via X-Accel-Redirect */
 	CONFIG_WS_APACHE,  /* blob bytes via X-Sendfile */
@@ -49,6 +51,7 @@ struct config {
 	double purge_age;           /* ...uploadpurging.age, seconds */
 	double purge_interval;      /* ...uploadpurging.interval, seconds */
 	int purge_dryrun;           /* ...uploadpurging.dryrun */
+	struct access *access;      /* access (access.h); NULL: none */
 };
 
 enum { CONFIG_LOG_ERROR, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };

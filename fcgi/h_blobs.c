@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/access.h"
 #include "../core/name.h"
 #include "../core/upload.h"
 #include "../core/banned.h"
@@ -228,7 +229,9 @@ int h_upload_start(struct app *a, struct http_req *r, const char *name)
 		/* Without from, registry:2 cannot mount; neither do we:
 		 * mounting from any repository would leak blobs across
 		 * repositories the client may not read. */
-		if (q > 0) {
+		/* Nor from one the user may not pull: that falls back to a
+		 * plain session and reveals nothing. */
+		if (q > 0 && access_allows(a->cfg->access, r->user, from.s, ACCESS_PULL)) {
 			int m = upload_mount(&a->st, name, from.s, &md, &e);
 			buf_free(&from);
 			if (m < 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "../core/access.h"
 #include "../core/catalog.h"
 #include "../core/manifest.h"
 #include "../core/referrers.h"
@@ -171,6 +172,59 @@ int h_tags(struct app *a, struct http_req *r, const char *name)
 	return http_respond_json(r, "application/json", doc);
 }
 
+/* A catalog page holds only repositories the user may pull: pages of the
+ * index are read until n of those are found or the index ends. */
+static int visible_page(struct app *a, struct http_req *r, const char *last,
+			long n, struct strlist *out, int *more, struct err *e)
+{
+	struct strlist chunk = STRLIST_INIT;
+	struct buf cursor = BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	*more = 0;
+	if (!a->cfg->access)
+		return catalog_list(&a->st, last, (size_t)n, out, more, e);
+	if (last && buf_adds(&cursor, last) < 0)
+		return err_sys(e, "out of memory");
+	for (;;) {
+		int chunk_more;
+
+		strlist_free(&chunk);
+		rc = catalog_list(&a->st, cursor.len ? cursor.s : NULL, (size_t)n,
+				  &chunk, &chunk_more, e);
+		if (rc < 0)
+			break;
+		for (i = 0; i < chunk.n; i++) {
+			if (!access_allows(a->cfg->access, r->user, chunk.items[i],
+					   ACCESS_PULL))
+				continue;
+			if (out->n == (size_t)n) {
+				*more = 1;
+				break;
+			}
+			if (strlist_add(out, chunk.items[i]) < 0) {
+				rc = err_sys(e, "out of memory");
+				break;
+			}
+		}
+		if (rc < 0 || *more || !chunk_more || !chunk.n)
+			break;
+		if (out->n == (size_t)n) {
+			*more = 1; /* maybe: the next page may be empty */
+			break;
+		}
+		buf_reset(&cursor);
+		if (buf_adds(&cursor, chunk.items[chunk.n - 1]) < 0) {
+			rc = err_sys(e, "out of memory");
+			break;
+		}
+	}
+	strlist_free(&chunk);
+	buf_free(&cursor);
+	return rc;
+}
+
 int h_catalog(struct app *a, struct http_req *r)
 {
 	struct strlist repos = STRLIST_INIT;
@@ -191,9 +245,9 @@ int h_catalog(struct app *a, struct http_req *r)
 	}
 	if (n < 0)
 		n = a->cfg->catalog_maxentries;
-	if (catalog_list(&a->st, last.len ? last.s : NULL, (size_t)n, &repos,
-			 &more, &e) < 0) {
+	if (visible_page(a, r, last.len ? last.s : NULL, n, &repos, &more, &e) < 0) {
 		buf_free(&last);
+		strlist_free(&repos);
 		return http_error(r, &e);
 	}
 	doc = json_object();

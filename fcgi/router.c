@@ -13,6 +13,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
+#include "../core/access.h"
 #include "../core/auth.h"
 #include "../core/name.h"
 #include "../core/banned.h"
@@ -112,6 +113,10 @@ static int check_auth(struct app *a, struct http_req *r)
 	if (!a->cfg->htpasswd_path)
 		return 0;
 	r->user = NULL;
+	/* No credentials at all: an anonymous request, where the access
+	 * section grants anonymous anything; wrong ones are always refused. */
+	if ((!h || !*h) && access_anonymous_welcome(a->cfg->access))
+		return 0;
 	if (!h || strncmp(h, "Basic ", 6))
 		goto deny;
 	h += 6;
@@ -141,6 +146,32 @@ deny:
 	return -1;
 }
 
+/* The right a request needs on its repository (access.h). */
+static enum access_right needed(enum route_kind kind, const char *m)
+{
+	switch (kind) {
+	case R_UPLOAD:
+		return ACCESS_PUSH;
+	case R_MANIFEST:
+		if (!strcmp(m, "PUT"))
+			return ACCESS_PUSH;
+		/* fall through */
+	case R_BLOB:
+		return !strcmp(m, "DELETE") ? ACCESS_DELETE : ACCESS_PULL;
+	default:
+		return ACCESS_PULL;
+	}
+}
+
+/* Refused by the access section: anonymous requests are asked for
+ * credentials (401), users told they may not (403). */
+static int deny(struct http_req *r)
+{
+	if (!r->user)
+		return http_fail(r, ERR_UNAUTHORIZED, "authentication required");
+	return http_fail(r, ERR_DENIED, "requested access to the resource is denied");
+}
+
 static int is_write(const char *m)
 {
 	return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH") ||
@@ -164,6 +195,9 @@ int router_handle(struct app *a, struct http_req *r)
 	if (rt.kind == R_NONE)
 		return http_route_fail(r, HTTP_NO_ENDPOINT, "no such endpoint");
 	if (rt.kind == R_BASE) {
+		if (a->cfg->access && !r->user &&
+		    !access_anonymous_welcome(a->cfg->access))
+			return deny(r);
 		if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
 			return http_route_fail(r, HTTP_NO_METHOD, "method not allowed");
 		return http_respond(r, 200, "application/json", "{}", 2);
@@ -175,6 +209,10 @@ int router_handle(struct app *a, struct http_req *r)
 	if (name_repo_valid(rt.name, strlen(rt.name), &e) < 0) {
 		free(rt.name);
 		return http_error(r, &e);
+	}
+	if (!access_allows(a->cfg->access, r->user, rt.name, needed(rt.kind, r->method))) {
+		free(rt.name);
+		return deny(r);
 	}
 	if (a->cfg->readonly && is_write(r->method)) {
 		free(rt.name);

@@ -27,5 +27,6 @@ void test_config(void);
 void test_catalog(void);
 void test_gc(void);
 void test_store_errors(void);
+void test_access(void);
 
 #endif
