@@ -11,8 +11,10 @@ api GET /v2/
 expect "GET /v2/ answers 200" 200
 eq "GET /v2/ body is {}" "$BODY" "{}"
 eq "API version header" "$(hdr Docker-Distribution-Api-Version)" "registry/2.0"
-st=$(curl -s -o /dev/null -D "$OUT/h401" -w '%{http_code}' --cacert "$CA" "$URL/v2/")
+st=$(curl -s -o "$OUT/b401" -D "$OUT/h401" -w '%{http_code}' --cacert "$CA" "$URL/v2/")
 eq "no credentials: 401" "$st" 401
+eq "...with the spec's body, not the web server's page" "$(jq -r '.errors[0].code' "$OUT/b401" 2>/dev/null)" UNAUTHORIZED
+check "...as JSON" grep -qi '^Content-Type: application/json' "$OUT/h401"
 check "401 carries the API version header" grep -qi '^Docker-Distribution-Api-Version: registry/2.0' "$OUT/h401"
 check "401 carries WWW-Authenticate" grep -qi '^WWW-Authenticate: Basic' "$OUT/h401"
 st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u tester:wrong "$URL/v2/")
