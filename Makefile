@@ -138,7 +138,7 @@ bench: deps-test all
 # The certificate (SAN localhost, 127.0.0.1 and COMPOSE_HOST) and one user
 # for docker-compose.yml, in nginx-conf/compose/secrets/ (never committed).
 COMPOSE_HOST ?= localhost
-compose-secrets: deps-build $(B)/berth-fcgi
+compose-secrets: deps-build $(B)/berth-fcgi $(B)/berth
 	@$(call need,openssl)
 	@d=nginx-conf/compose/secrets; mkdir -p $$d/tls; \
 	if [ ! -s $$d/tls/cert.pem ]; then \
@@ -147,7 +147,8 @@ compose-secrets: deps-build $(B)/berth-fcgi
 	    -keyout $$d/tls/key.pem -out $$d/tls/cert.pem 2>/dev/null && chmod 600 $$d/tls/key.pem; \
 	  echo "certificate: $$d/tls/cert.pem (trust it on the clients)"; fi; \
 	user=$${REGISTRY_USER:-admin}; pass=$${REGISTRY_PASSWORD:-$$(openssl rand -hex 12)}; \
-	printf '%s\n' "$$pass" | $(B)/berth-fcgi -p "$$user" > $$d/htpasswd && chmod 644 $$d/htpasswd; \
+	rm -f $$d/htpasswd; \
+	printf '%s\n' "$$pass" | $(B)/berth user add -f $(CURDIR)/$$d/htpasswd "$$user" >/dev/null && chmod 644 $$d/htpasswd; \
 	echo "user: $$user  password: $$pass"; \
 	echo "now: docker compose up -d   (https://$(COMPOSE_HOST)/ is the UI)"
 .PHONY: compose-secrets

@@ -332,7 +332,7 @@ static int hash_password(const char *user)
 	}
 	n = strcspn(pass, "\r\n");
 	pass[n] = 0;
-	if (auth_hash(user, pass, &out, &e) < 0) {
+	if (auth_hash(user, pass, AUTH_COST_DEFAULT, &out, &e) < 0) {
 		fprintf(stderr, "berth-fcgi: %s\n", e.msg);
 		return 1;
 	}

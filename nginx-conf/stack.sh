@@ -24,6 +24,7 @@ SERVER=${SERVER:-nginx}
 RUNAS=""
 [ "$(id -u)" = 0 ] && RUNAS=www-data
 bin=${BERTH_BIN:-$top/build/berth-fcgi}
+cli=${BERTH_CLI:-$(dirname "$bin")/berth}
 
 say() { [ -n "$QUIET" ] || echo "$@"; }
 
@@ -87,7 +88,8 @@ fi
 if [ -n "${REGISTRY_PASSWORD:-}" ] || [ "$(cat "$s/password" 2>/dev/null)" != "$pass" ] ||
 	[ "$(cat "$s/user" 2>/dev/null)" != "$REGISTRY_USER" ] || [ ! -s "$s/htpasswd" ]; then
 	( umask 077; printf '%s' "$pass" > "$s/password"; printf '%s' "$REGISTRY_USER" > "$s/user" )
-	printf '%s\n' "$pass" | "$bin" -p "$REGISTRY_USER" > "$s/htpasswd.tmp"
+	rm -f "$s/htpasswd.tmp"
+	printf '%s\n' "$pass" | "$cli" user add -f "$s/htpasswd.tmp" "$REGISTRY_USER" >/dev/null
 	mv "$s/htpasswd.tmp" "$s/htpasswd"
 fi
 # The web server's workers and Berth read it; nobody else.

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "../catalog.h"
 #include "../config.h"
 #include "../fsck.h"
@@ -35,6 +36,8 @@ static const char usage_text[] =
 	"  ls [REPO]        repositories, or the tags of one with digests and sizes\n"
 	"  du               space per repository (shared blobs counted once in\n"
 	"                   the total)\n"
+	"  user add|passwd|del|list [-f FILE] [--cost N] [NAME]\n"
+	"                   manage the htpasswd file's users (bcrypt)\n"
 	"  config check FILE\n"
 	"                   load a config.yml and print every effective setting\n"
 	"\n"
@@ -461,6 +464,8 @@ int main(int argc, char **argv)
 		return cmd_ls(cfgpath, argc - i, argv + i);
 	if (!strcmp(argv[i], "du"))
 		return cmd_du(cfgpath, argc - i, argv + i);
+	if (!strcmp(argv[i], "user"))
+		return cmd_user(cfgpath, argc - i, argv + i);
 	if (!strcmp(argv[i], "config"))
 		return cmd_config(argc - i, argv + i);
 	fprintf(stderr, "berth: unknown command %s\n", argv[i]);

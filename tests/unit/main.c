@@ -45,6 +45,7 @@ int main(void)
 	test_gc();
 	test_store_errors();
 	test_access();
+	test_auth();
 	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

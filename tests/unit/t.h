@@ -28,5 +28,6 @@ void test_catalog(void);
 void test_gc(void);
 void test_store_errors(void);
 void test_access(void);
+void test_auth(void);
 
 #endif

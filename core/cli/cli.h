@@ -1,0 +1,12 @@
+/*
+ * cli: the commands of `berth` that live in their own files. Each takes
+ * the config path (NULL: the defaults) and its own argv (argv[0] is the
+ * command), prints what it did, and returns the exit status (0 done, 1
+ * failed, 2 usage).
+ */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+int cmd_user(const char *cfgpath, int argc, char **argv);
+
+#endif
