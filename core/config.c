@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	{ "berth.internalprefix", K_STR, 1, NULL },
 	{ "berth.logfile", K_STR, 1, NULL },
 	{ "berth.workers", K_INT, 1, NULL },
+	{ "berth.trustremoteuser", K_BOOL, 1, NULL },
 	{ "access", K_ACCESS, 1, NULL },
 };
 
@@ -255,6 +256,8 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 			c->purge_enabled = b;
 		else if (!strcmp(k->path, "storage.maintenance.uploadpurging.dryrun"))
 			c->purge_dryrun = b;
+		else if (!strcmp(k->path, "berth.trustremoteuser"))
+			c->trust_remote_user = b;
 		return 0;
 	case K_INT:
 		if (parse_int(v, &n) < 0)
@@ -658,6 +661,8 @@ int config_dump(const struct config *c, struct buf *out)
 	r |= buf_addf(out, "berth.internalprefix: %s\n", c->internal_prefix);
 	r |= buf_addf(out, "berth.logfile: %s\n", c->logfile[0] ? c->logfile : "(stderr)");
 	r |= buf_addf(out, "berth.workers: %ld\n", c->workers);
+	r |= buf_addf(out, "berth.trustremoteuser: %s\n",
+		      c->trust_remote_user ? "true" : "false");
 	if (c->access) {
 		size_t nr, ng;
 		access_counts(c->access, &nr, &ng);

@@ -45,6 +45,9 @@ struct config {
 	char *internal_prefix;      /* berth.internalprefix */
 	char *logfile;              /* berth.logfile ("" = stderr) */
 	long workers;               /* berth.workers */
+	int trust_remote_user;      /* berth.trustremoteuser: the web server's
+				     * REMOTE_USER names the user (only
+				     * without auth.htpasswd) */
 	long catalog_maxentries;    /* catalog.maxentries */
 	double gc_grace;            /* storage.gc.graceperiod, seconds */
 	int purge_enabled;          /* storage.maintenance.uploadpurging.enabled */

@@ -144,8 +144,9 @@ int fs_write_temp(const char *dir, const char *prefix, const void *data,
 	return 0;
 }
 
-int fs_write_file(const char *dir, const char *name, const void *data,
-		  size_t len, enum fs_sync sync, struct err *e)
+/* One try of fs_write_file(); errno tells why it failed. */
+static int write_file_once(const char *dir, const char *name, const void *data,
+			   size_t len, enum fs_sync sync, struct err *e)
 {
 	struct buf tmp = BUF_INIT, dst = BUF_INIT;
 	int r = -1;
@@ -169,6 +170,23 @@ out:
 	buf_free(&tmp);
 	buf_free(&dst);
 	return r;
+}
+
+int fs_write_file(const char *dir, const char *name, const void *data,
+		  size_t len, enum fs_sync sync, struct err *e)
+{
+	int tries;
+
+	/* A directory that vanishes under the write (ENOENT) was moved
+	 * aside for a moment by a garbage collection looking at its time,
+	 * which puts back what was just written: make it and write again. */
+	for (tries = 0;; tries++) {
+		if (write_file_once(dir, name, data, len, sync, e) == 0)
+			return 0;
+		if (errno != ENOENT || tries >= 5)
+			return -1;
+		usleep(1000u * (unsigned)(tries + 1));
+	}
 }
 
 int fs_read_file(const char *path, size_t max, struct buf *out, struct err *e)

@@ -168,7 +168,7 @@ static int blob_link(const struct store *st, const struct digest *d,
 		if (fs_mkdirs(dir.s, e) < 0)
 			goto out;
 		if (link(src, dst.s) < 0 && errno != EEXIST) {
-			if (errno == ENOENT && tries < 3)
+			if (errno == ENOENT && tries < 5)
 				continue;
 			err_sys(e, "link %s", dst.s);
 			goto out;
@@ -176,15 +176,20 @@ static int blob_link(const struct store *st, const struct digest *d,
 		t = fs_touch(dst.s, e);
 		if (t < 0)
 			goto out;
-		if (t > 0)
+		/* The directory may be away for a moment: gc moves a blob
+		 * aside to look at its time, and puts back one we touched. */
+		if (t > 0 && fs_fsync_dir(dir.s, e) == 0)
 			break;
-		if (tries >= 3) {
-			errno = ENOENT;
-			err_sys(e, "blob %s keeps vanishing", dst.s);
+		if ((t > 0 && errno != ENOENT) || tries >= 5) {
+			if (t == 0) {
+				errno = ENOENT;
+				err_sys(e, "blob %s keeps vanishing", dst.s);
+			}
 			goto out;
 		}
+		usleep(1000u * (unsigned)(tries + 1));
 	}
-	r = fs_fsync_dir(dir.s, e);
+	r = 0;
 out:
 	buf_free(&dst);
 	buf_free(&dir);

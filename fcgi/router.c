@@ -109,9 +109,14 @@ static int check_auth(struct app *a, struct http_req *r)
 	int len;
 
 	/* REMOTE_USER is not proof: nginx sets it from the client's own
-	 * header even where auth_basic is off. */
-	if (!a->cfg->htpasswd_path)
+	 * header even where auth_basic is off. It names the user only when
+	 * the config says the web server checked it; else, without Berth's
+	 * own check, the request is anonymous. */
+	if (!a->cfg->htpasswd_path) {
+		if (!a->cfg->trust_remote_user)
+			r->user = NULL;
 		return 0;
+	}
 	r->user = NULL;
 	/* No credentials at all: an anonymous request, where the access
 	 * section grants anonymous anything; wrong ones are always refused. */
