@@ -30,10 +30,16 @@ access:
       push: ["tester"]
 YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
-BIN=${BERTH_BIN:-$TOP/build/berth-fcgi}
+CLI=${BERTH_CLI:-$TOP/build/berth}
+# Users added while the registry runs can log in at once.
+mode_before=$(stat -c '%U:%G %a' "$S/htpasswd")
 for u in alice bob ci carol; do
-	printf 'pw-%s\n' "$u" | "$BIN" -p "$u" >> "$S/htpasswd"
+	printf 'pw-%s\n' "$u" | "$CLI" user add -f "$S/htpasswd" "$u" > "$OUT/user-$u.out"
 done
+check "berth user add names what it did" grep -q "added carol" "$OUT/user-carol.out"
+check "berth user list shows the users and their format" \
+	bash -c "'$CLI' user list -f '$S/htpasswd' | grep -qx 'carol	bcrypt'"
+eq "the file keeps its owner and mode" "$(stat -c '%U:%G %a' "$S/htpasswd")" "$mode_before"
 OCI=application/vnd.oci.image.manifest.v1+json
 as() { # as USER METHOD PATH [curl args]: like api, as another user ("-" anonymous)
 	local u=$1 m=$2 p=$3 auth
@@ -137,3 +143,13 @@ if [ "${SERVER:-nginx}" = nginx ]; then
 	as bob GET /v2/team-a/app/manifests/v1 -H "Accept: $OCI"
 	expect "bob still pulls team-a, checked by Berth alone" 200
 fi
+
+# A password changed and a user removed are honoured at the next request.
+printf 'pw2-carol\n' | "$CLI" user passwd -f "$S/htpasswd" carol >/dev/null
+st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u carol:pw-carol "$URL/v2/public/x/tags/list")
+eq "carol's old password is refused after berth user passwd" "$st" 401
+st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u carol:pw2-carol "$URL/v2/public/x/tags/list")
+eq "...and the new one accepted" "$st" 200
+"$CLI" user del -f "$S/htpasswd" carol >/dev/null
+st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u carol:pw2-carol "$URL/v2/public/x/tags/list")
+eq "a user removed with berth user del is refused at once" "$st" 401
