@@ -19,6 +19,12 @@ check "401 carries the API version header" grep -qi '^Docker-Distribution-Api-Ve
 check "401 carries WWW-Authenticate" grep -qi '^WWW-Authenticate: Basic' "$OUT/h401"
 st=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -u tester:wrong "$URL/v2/")
 eq "wrong password: 401" "$st" 401
+# Modern TLS only: 1.1 and ciphers without forward secrecy are refused.
+check "TLS 1.1 is refused" bash -c "! echo | openssl s_client -connect 127.0.0.1:15101 -tls1_1 2>/dev/null | grep -q 'Cipher is [A-Z]'"
+check "a TLS 1.2 cipher without forward secrecy is refused" \
+	bash -c "! echo | openssl s_client -connect 127.0.0.1:15101 -tls1_2 -cipher AES128-SHA 2>/dev/null | grep -q 'Cipher is [A-Z]'"
+check "TLS 1.2 with ECDHE and AES-GCM is served" \
+	bash -c "echo | openssl s_client -connect 127.0.0.1:15101 -tls1_2 2>/dev/null | grep -q 'Cipher is ECDHE-.*GCM'"
 
 # --- validation before any file is touched
 for bad in 'UPPER' 'a//b' 'a/../b' '..' 'a/%2e%2e/b' '%2e%2e' 'a/_uploads' 'a/_layers/x' \
