@@ -139,8 +139,19 @@ measure "auth:"
 sed -i '/auth_basic/d' "$S/site.conf" && nginx -c "$S/nginx.conf" -p "$S" -s reload 2>/dev/null
 printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$OUT/berth-data" > "$S/config.yml"
 kill -TERM "$(cat "$S/berth.pid")"; sleep 1
-spawn-fcgi -s "$S/berth.sock" -M 0600 -P "$S/berth.pid" -- "$TOP/build/berth-fcgi" -c "$S/config.yml" \
-	-w "${WORKERS:-4}" -l "$S/log/berth.log" >/dev/null
+# The pool as stack.sh starts it: as www-data when run as root, with a
+# socket nginx's workers (www-data too) can open.
+RUNAS=; [ "$(id -u)" = 0 ] && RUNAS=www-data
+spawn-fcgi -s "$S/berth.sock" -M 0660 -P "$S/berth.pid" ${RUNAS:+-u $RUNAS -g $RUNAS -U $RUNAS -G $RUNAS} \
+	-- "$TOP/build/berth-fcgi" -c "$S/config.yml" -w "${WORKERS:-4}" -l "$S/log/berth.log" >/dev/null
+for _ in $(seq 1 50); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$BU/v2/")" = 200 ] && break
+	sleep 0.1
+done
+if [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$BU/v2/")" != 200 ]; then
+	echo "bench: Berth without auth does not answer GET /v2/ with 200; no figures" >&2
+	exit 1
+fi
 kill "$R2PID"; wait "$R2PID" 2>/dev/null || true
 sed -i '/^auth:/,$d' "$OUT/r2.yml"
 docker-registry serve "$OUT/r2.yml" >> "$OUT/r2.log" 2>&1 &
