@@ -44,6 +44,12 @@ start_stack() {
 stack_auth_yaml() { # stack_auth_yaml PORT
 	printf 'auth:\n  htpasswd:\n    realm: r\n    path: %s\n' "$TOP/var/stack-$1/htpasswd"
 }
+# The config.yml most tests start from: deletes on, basic auth with the
+# stack's htpasswd; a test appends what it needs to it.
+stack_config_yaml() { # stack_config_yaml PORT
+	printf 'version: 0.1\nstorage:\n  delete:\n    enabled: true\n'
+	stack_auth_yaml "$1"
+}
 stop_stacks() {
 	local p log
 	for p in "${T_STACKS[@]}"; do

@@ -8,12 +8,7 @@
 source "$(dirname "$0")/../lib.sh"
 set -u
 P=15140
-cat > "$OUT/cfg.yml" <<YML
-version: 0.1
-storage:
-  delete:
-    enabled: true
-$(stack_auth_yaml $P)
+{ stack_config_yaml $P; cat <<'YML'; } > "$OUT/cfg.yml"
 access:
   groups:
     devs: [alice, bob]

@@ -15,13 +15,7 @@ if ! mount -t tmpfs -o size=64m tmpfs "$SMALL"; then
 	exit 1
 fi
 trap 'stop_stacks; umount -l "$SMALL" 2>/dev/null' EXIT
-cat > "$OUT/cfg.yml" <<YML
-version: 0.1
-storage:
-  delete:
-    enabled: true
-$(stack_auth_yaml $P)
-YML
+stack_config_yaml $P > "$OUT/cfg.yml"
 STACK_DATA=$SMALL start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
 V2=$DATA/docker/registry/v2
 berth() { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA "$B" -c "$OUT/cfg.yml" "$@"; }

@@ -16,13 +16,7 @@ if [ -z "${JOXIT_UI:-}" ] || [ ! -s "${JOXIT_UI}/docker-registry-ui.js" ]; then
 fi
 source "$TOP/tests/images.sh"
 P=15125
-cat > "$OUT/cfg.yml" <<YML
-version: 0.1
-storage:
-  delete:
-    enabled: true
-$(stack_auth_yaml $P)
-YML
+stack_config_yaml $P > "$OUT/cfg.yml"
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
 make_images >"$OUT/images.log" 2>&1 || { not_ok "test images build"; cat "$OUT/images.log"; exit 1; }
 sk() { skopeo --insecure-policy copy --dest-cert-dir "$S/ca" --dest-creds "$CRED" "$@" >>"$OUT/skopeo.log" 2>&1; }
