@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -44,32 +45,34 @@ static struct {
 } cache;
 
 /* A keyed hash of user NUL password under this process's own random key:
- * what the cache holds instead of the password. */
+ * what the cache holds instead of the password. SHA-256 of key, user NUL
+ * password: keyed by a secret no other process has; it is compared for
+ * equality only, so the length extension HMAC guards against plays no
+ * part. The digest and its context are fetched once: SHA256() fetches the
+ * algorithm on every call, which cost more than the rest of a cache hit. */
 static int cred_mac(const char *user, const char *pass,
 		    unsigned char mac[SHA256_DIGEST_LENGTH])
 {
-	struct buf b = BUF_INIT;
+	static EVP_MD *md;
+	static EVP_MD_CTX *ctx;
 	unsigned int len = SHA256_DIGEST_LENGTH;
-	int r = -1;
 
 	if (!cache.keyed) {
 		if (RAND_bytes(cache.key, sizeof(cache.key)) != 1)
 			return -1;
 		cache.keyed = 1;
 	}
-	/* SHA-256 of key, user NUL password: keyed by a secret no other
-	 * process has, and cheap (an HMAC object costs more than the check
-	 * it stands in for); it is compared for equality only, so the
-	 * length extension HMAC guards against plays no part. */
-	(void)len;
-	if (buf_add(&b, cache.key, sizeof(cache.key)) == 0 &&
-	    buf_add(&b, user, strlen(user) + 1) == 0 && buf_adds(&b, pass) == 0 &&
-	    SHA256((unsigned char *)b.s, b.len, mac))
-		r = 0;
-	if (b.cap)
-		OPENSSL_cleanse(b.s, b.len);
-	buf_free(&b);
-	return r;
+	if (!md && !(md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+		return -1;
+	if (!ctx && !(ctx = EVP_MD_CTX_new()))
+		return -1;
+	if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, cache.key, sizeof(cache.key)) != 1 ||
+	    EVP_DigestUpdate(ctx, user, strlen(user) + 1) != 1 ||
+	    EVP_DigestUpdate(ctx, pass, strlen(pass)) != 1 ||
+	    EVP_DigestFinal_ex(ctx, mac, &len) != 1 || len != SHA256_DIGEST_LENGTH)
+		return -1;
+	return 0;
 }
 
 /* 1 when these credentials were verified against this very file lately. */

@@ -15,6 +15,7 @@ cleanup() {
 	[ -n "${R2PID:-}" ] && kill "$R2PID" 2>/dev/null
 	[ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null
 	QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $BP
+	QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop 15203
 }
 trap cleanup EXIT
 
@@ -160,6 +161,49 @@ sed -i 's/auth_basic "bench"; auth_basic_user_file [^;]*;//' "$OUT/nginx.conf" &
 sleep 1.5
 measure "no auth:"
 
+# Apache + mod_fcgid as stack.sh starts it, with Berth checking the
+# password and without auth, alternately (three rounds each, the median):
+# the two differ by less than Apache's own round-to-round noise, so one
+# round of each would mostly measure the noise. Each mod_fcgid process
+# pays one bcrypt per credential when it starts; the rounds include it,
+# since every config change restarts the processes.
+AP=15203
+# The same certificate as the other servers.
+QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $AP
+rm -rf "$TOP/var/stack-$AP" && mkdir -p "$TOP/var/stack-$AP/tls"
+cp "$S/tls/cert.pem" "$S/tls/key.pem" "$TOP/var/stack-$AP/tls/"
+SERVER=apache PORT=$AP DATA_DIR=$OUT/apache-data WORKERS=${WORKERS:-4} QUIET=1 REGISTRY_USER=bench \
+	REGISTRY_PASSWORD=bench bash "$TOP/nginx-conf/stack.sh" start
+SA=$TOP/var/stack-$AP AU=https://localhost:$AP
+cp "$OUT/htpasswd" "$SA/htpasswd"
+push "$AU" "$OUT/small" >/dev/null
+push "$AU" "$OUT/cfg" >/dev/null
+curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	--data-binary "@$OUT/manifest" "$AU/v2/bench/img/manifests/latest"
+cp "$SA/config.yml" "$OUT/apache-auth.yml"
+sed '/^auth:/,/^  *path:/d' "$OUT/apache-auth.yml" > "$OUT/apache-noauth.yml"
+median() { sort -n | sed -n 2p; }
+declare -A ap
+# In the order A B B A A B, each after a restart and a 2 s warm-up (which
+# spawns the mod_fcgid processes), so neither mode is always measured first.
+for mode in auth noauth noauth auth auth noauth; do
+	cp "$OUT/apache-$mode.yml" "$SA/config.yml"
+	apache2 -f "$SA/apache.conf" -k graceful && sleep 1
+	wrk -t2 -c16 -d2s -H "$AUTH" "$AU/v2/" >/dev/null 2>&1
+	ap[$mode-head]+="$(rps "$AU/v2/bench/img/blobs/$DS" -s /dev/stdin <<<'wrk.method = "HEAD"') "
+	ap[$mode-man]+="$(rps "$AU/v2/bench/img/manifests/latest" -H "$ACC") "
+done
+SERVER=apache QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $AP
+arow() { # arow NAME KEY
+	local a n
+	a=$(tr ' ' '\n' <<<"${ap[auth-$2]}" | grep . | median)
+	n=$(tr ' ' '\n' <<<"${ap[noauth-$2]}" | grep . | median)
+	arows+=("$(printf '%-36s %-6s %12s %12s %10s   rounds: %s/ %s' "$1" req/s "$a" "$n" "$(ratio "$a" "$n")" "${ap[auth-$2]}" "${ap[noauth-$2]}")")
+}
+declare -a arows
+arow "apache HEAD blob" head
+arow "apache GET manifest by tag" man
+
 # A large store: 100,000 repositories and one with 10,000 tags, served by
 # both (the same directory, in registry:2's layout). One connection, so
 # the figures are latencies.
@@ -211,5 +255,9 @@ for r in "${rows[@]}"; do echo "$r"; done
 printf '%-36s %-6s %12s %12s %12s %10s\n' "push 64 MiB (POST/PATCH/PUT)" s "$BPUSH" "$RPUSH" - "$(ratio "$BPUSH" "$RPUSH")"
 echo "(for push, seconds: a ratio below 1 means Berth is faster; for ms rows the"
 echo " ratio is registry:2/berth, how many times faster Berth answers)"
+echo
+echo "Apache + mod_fcgid (stack.sh), Berth checking the password vs no auth; median of 3 rounds in the order A B B A A B"
+printf '%-36s %-6s %12s %12s %10s\n' test unit auth no-auth auth/none
+for r in "${arows[@]}"; do echo "$r"; done
 echo "Berth built its catalog index of the 100k-repository store in ${BUILD}s (once)."
 
