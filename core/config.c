@@ -604,7 +604,20 @@ int config_load(const char *path, char *const *env, struct config *c,
 		config_free(c);
 		return -1;
 	}
+	/* Legal, but seldom what was meant: say so at start-up. */
+	if (c->access && !c->htpasswd_path && !c->trust_remote_user &&
+	    buf_adds(warnings, "access: there is no auth.htpasswd and "
+		     "berth.trustremoteuser is false, so every request is "
+		     "anonymous and gets only what anonymous is granted\n") < 0)
+		goto oom;
+	if (c->htpasswd_path && c->trust_remote_user &&
+	    buf_adds(warnings, "berth.trustremoteuser is not used: Berth checks "
+		     "auth.htpasswd itself\n") < 0)
+		goto oom;
 	return 0;
+oom:
+	config_free(c);
+	return err_sys(e, "out of memory");
 }
 
 void config_free(struct config *c)

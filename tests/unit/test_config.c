@@ -52,6 +52,19 @@ void test_config(void)
 	config_free(&c);
 	buf_reset(&w);
 
+	/* An access section nobody can be identified for is legal (anonymous
+	 * pulls only), but said at start-up; so is a trust that is unused. */
+	CHECK(load("version: 0.1\naccess:\n  repositories:\n    - match: \"pub/**\"\n"
+		   "      pull: [anonymous]\n", NULL, &c, &w, &e) == 0);
+	CHECK(w.s && strstr(w.s, "every request is anonymous") != NULL);
+	config_free(&c);
+	buf_reset(&w);
+	CHECK(load("version: 0.1\nauth:\n  htpasswd:\n    realm: r\n    path: /h\n"
+		   "berth:\n  trustremoteuser: true\n", NULL, &c, &w, &e) == 0);
+	CHECK(w.s && strstr(w.s, "trustremoteuser is not used") != NULL);
+	config_free(&c);
+	buf_reset(&w);
+
 	CHECK(load(NULL, env, &c, &w, &e) == 0);
 	CHECK(c.delete_enabled == 1 && !strcmp(c.rootdirectory, "/srv/reg"));
 	CHECK(strstr(w.s, "REGISTRY_NOPE") && strstr(w.s, "http.addr"));
