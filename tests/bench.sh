@@ -162,7 +162,7 @@ sleep 1.5
 measure "no auth:"
 
 # Apache + mod_fcgid as stack.sh starts it, with Berth checking the
-# password and without auth, alternately (three rounds each, the median):
+# password and without auth, alternately (five rounds each, the median):
 # the two differ by less than Apache's own round-to-round noise, so one
 # round of each would mostly measure the noise. Each mod_fcgid process
 # pays one bcrypt per credential when it starts; the rounds include it,
@@ -182,11 +182,11 @@ curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT -H 'Content-Type: applicat
 	--data-binary "@$OUT/manifest" "$AU/v2/bench/img/manifests/latest"
 cp "$SA/config.yml" "$OUT/apache-auth.yml"
 sed '/^auth:/,/^  *path:/d' "$OUT/apache-auth.yml" > "$OUT/apache-noauth.yml"
-median() { sort -n | sed -n 2p; }
+median() { sort -n | sed -n 3p; }
 declare -A ap
-# In the order A B B A A B, each after a restart and a 2 s warm-up (which
+# In the order A B B A A B B A A B, each after a restart and a 2 s warm-up (which
 # spawns the mod_fcgid processes), so neither mode is always measured first.
-for mode in auth noauth noauth auth auth noauth; do
+for mode in auth noauth noauth auth auth noauth noauth auth auth noauth; do
 	cp "$OUT/apache-$mode.yml" "$SA/config.yml"
 	apache2 -f "$SA/apache.conf" -k graceful && sleep 1
 	wrk -t2 -c16 -d2s -H "$AUTH" "$AU/v2/" >/dev/null 2>&1
@@ -256,7 +256,7 @@ printf '%-36s %-6s %12s %12s %12s %10s\n' "push 64 MiB (POST/PATCH/PUT)" s "$BPU
 echo "(for push, seconds: a ratio below 1 means Berth is faster; for ms rows the"
 echo " ratio is registry:2/berth, how many times faster Berth answers)"
 echo
-echo "Apache + mod_fcgid (stack.sh), Berth checking the password vs no auth; median of 3 rounds in the order A B B A A B"
+echo "Apache + mod_fcgid (stack.sh), Berth checking the password vs no auth; median of 5 rounds in the order A B B A A B B A A B"
 printf '%-36s %-6s %12s %12s %10s\n' test unit auth no-auth auth/none
 for r in "${arows[@]}"; do echo "$r"; done
 echo "Berth built its catalog index of the 100k-repository store in ${BUILD}s (once)."
