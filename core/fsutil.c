@@ -102,6 +102,24 @@ out:
 	return r;
 }
 
+void fs_write_behind(int fd, off_t *next, off_t end)
+{
+	while (end - *next >= FS_WB_WINDOW) {
+#ifdef SYNC_FILE_RANGE_WRITE
+		/* Linux; elsewhere the final fdatasync does all the work. */
+		(void)sync_file_range(fd, *next, FS_WB_WINDOW, SYNC_FILE_RANGE_WRITE);
+		if (*next >= FS_WB_WINDOW)
+			(void)sync_file_range(fd, *next - FS_WB_WINDOW, FS_WB_WINDOW,
+					      SYNC_FILE_RANGE_WAIT_BEFORE |
+					      SYNC_FILE_RANGE_WRITE |
+					      SYNC_FILE_RANGE_WAIT_AFTER);
+#else
+		(void)fd;
+#endif
+		*next += FS_WB_WINDOW;
+	}
+}
+
 int fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -35,6 +35,7 @@ struct upload {
 	struct buf data;   /* dir + "/data" */
 	int fd;
 	off_t offset;
+	off_t wb;          /* write-behind: first byte not yet sent to disk */
 	struct digest_hasher *h;
 	int spoiled;       /* an append failed: the hash state is not the file's */
 };
@@ -301,6 +302,7 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 		errno = 0;
 		return err_sys(e, "append to a failed upload handle");
 	}
+	u->wb = u->offset; /* what is before it was fdatasync'd */
 	if (lseek(u->fd, u->offset, SEEK_SET) < 0) {
 		err_sys(e, "seek %s", u->data.s);
 		goto out;
@@ -336,6 +338,7 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 		digest_hasher_update(u->h, chunk, (size_t)n);
 		got += n;
 		u->offset += n;
+		fs_write_behind(u->fd, &u->wb, u->offset);
 	}
 	r = 0;
 out:
