@@ -54,47 +54,81 @@ int fs_fsync_dir(const char *dir, struct err *e)
 	return 0;
 }
 
+/* mkdir of one directory whose parent exists, fsync'ing the parent when
+ * it gained the entry; one a racer made is fine if it is a directory. */
+static int mkdir_one(char *dir, struct err *e)
+{
+	struct stat sb;
+	char *slash;
+	int r;
+
+	if (mkdir(dir, 0755) < 0) {
+		if (errno != EEXIST)
+			return err_sys(e, "mkdir %s", dir);
+		if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+			errno = ENOTDIR;
+			return err_sys(e, "mkdir %s", dir);
+		}
+		return 0;
+	}
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	r = fs_fsync_dir(dir, e);
+	*slash = '/';
+	return r;
+}
+
+/* Bottom-up: find the deepest directory that exists (one stat when only
+ * the leaf is new, the common case), then create what is missing below
+ * it. Top-down mkdir of every component cost two syscalls per component
+ * on every call. */
 int fs_mkdirs(const char *path, struct err *e)
 {
 	struct buf b = BUF_INIT;
 	struct stat sb;
-	char *p;
-	int r = -1;
+	char *p, *end;
+	int r = -1, top_missing = 0;
 
 	if (!path || path[0] != '/') {
 		errno = 0;
 		return err_sys(e, "refusing to create relative path %s",
 			       path ? path : "(none)");
 	}
-	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-		return 0;
 	if (buf_adds(&b, path) < 0)
 		return err_sys(e, "out of memory");
-	for (p = b.s + 1;; p++) {
-		if (*p != '/' && *p != 0)
-			continue;
-		char saved = *p;
-		*p = 0;
-		if (mkdir(b.s, 0755) == 0) {
-			/* Make the new entry durable in its parent. */
-			char *slash = strrchr(b.s, '/');
-			if (slash && slash != b.s) {
-				*slash = 0;
-				if (fs_fsync_dir(b.s, e) < 0)
-					goto out;
-				*slash = '/';
+	while (b.len > 1 && b.s[b.len - 1] == '/')
+		b.s[--b.len] = 0;
+	end = b.s + b.len;
+	/* Up: cut the path at its last slash until what is left exists. */
+	for (;;) {
+		if (stat(b.s, &sb) == 0) {
+			if (!S_ISDIR(sb.st_mode)) {
+				errno = ENOTDIR;
+				err_sys(e, "mkdir %s", b.s);
+				goto out;
 			}
-		} else if (errno != EEXIST) {
-			err_sys(e, "mkdir %s", b.s);
-			goto out;
-		} else if (stat(b.s, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-			errno = ENOTDIR;
+			break;
+		}
+		if (errno != ENOENT) {
 			err_sys(e, "mkdir %s", b.s);
 			goto out;
 		}
-		*p = saved;
-		if (!saved)
+		p = strrchr(b.s, '/');
+		if (!p || p == b.s) {
+			top_missing = 1; /* "/x" itself is missing */
 			break;
+		}
+		*p = 0;
+	}
+	if (top_missing && mkdir_one(b.s, e) < 0)
+		goto out;
+	/* Down: each cut is a component to create. */
+	for (p = b.s + strlen(b.s); p < end; p += strlen(p)) {
+		*p = '/';
+		if (mkdir_one(b.s, e) < 0)
+			goto out;
 	}
 	r = 0;
 out:

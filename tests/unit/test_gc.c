@@ -294,6 +294,22 @@ void test_store_errors(void)
 	CHECK(stat("(null)", &sb) < 0);
 	CHECK(store_link_exists(&none, "r", STORE_LAYER, &d, &e) < 0);
 	CHECK(fs_mkdirs("relative/dir", &e) < 0 && stat("relative", &sb) < 0);
+	/* mkdir -p: new levels, an existing path, a trailing slash; a file on
+	 * the way is an error, never a directory made around it. */
+	make(&t, 0);
+	buf_reset(&p);
+	buf_addf(&p, "%s/mk/a/b", t.root);
+	CHECK(fs_mkdirs(p.s, &e) == 0 && stat(p.s, &sb) == 0 && S_ISDIR(sb.st_mode));
+	CHECK(fs_mkdirs(p.s, &e) == 0);
+	buf_adds(&p, "/c/");
+	CHECK(fs_mkdirs(p.s, &e) == 0 && stat(p.s, &sb) == 0 && S_ISDIR(sb.st_mode));
+	buf_reset(&p);
+	buf_addf(&p, "%s/mk", t.root);
+	CHECK(fs_write_file(p.s, "file", "x", 1, FS_CACHE, &e) == 0);
+	buf_adds(&p, "/file/sub/dir");
+	CHECK(fs_mkdirs(p.s, &e) < 0 && strstr(e.detail, "Not a directory") != NULL);
+	done(&t);
+	buf_reset(&p);
 
 	/* A disk error is no "absent": a link file that is a directory. */
 	make(&t, 0);
