@@ -84,17 +84,33 @@ int buf_addch(struct buf *b, char c)
 	return buf_add(b, &c, 1);
 }
 
+/* As git's strbuf_vaddf: format into the room there is (made at least
+ * 128 bytes), and only when that was too small grow and format again.
+ * Measuring first with vsnprintf(NULL, 0) formatted everything twice:
+ * paths and headers are built this way on every request. */
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;
+	size_t room;
 	int n;
 
-	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
-	va_end(cp);
-	if (n < 0 || buf_grow(b, (size_t)n) < 0)
+	if (buf_grow(b, 128) < 0)
 		return -1;
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	room = b->cap - b->len;
+	va_copy(cp, ap);
+	n = vsnprintf(b->s + b->len, room, fmt, cp);
+	va_end(cp);
+	if (n < 0) {
+		b->s[b->len] = 0;
+		return -1;
+	}
+	if ((size_t)n >= room) {
+		if (buf_grow(b, (size_t)n) < 0) {
+			b->s[b->len] = 0;
+			return -1;
+		}
+		vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 	return 0;
 }

@@ -385,9 +385,9 @@ out:
 	return r;
 }
 
-int store_link_exists(const struct store *st, const char *name,
-		      enum store_link_kind kind, const struct digest *d,
-		      struct err *e)
+int store_link_blob(const struct store *st, const char *name,
+		    enum store_link_kind kind, const struct digest *d,
+		    off_t *size, struct err *e)
 {
 	struct buf dir = BUF_INIT;
 	int r = -1;
@@ -395,10 +395,17 @@ int store_link_exists(const struct store *st, const char *name,
 	if (link_dir(st, name, kind, d, &dir, e) == 0) {
 		r = link_is(dir.s, d, e);
 		if (r > 0)
-			r = store_blob_stat(st, d, NULL, e);
+			r = store_blob_stat(st, d, size, e);
 	}
 	buf_free(&dir);
 	return r;
+}
+
+int store_link_exists(const struct store *st, const char *name,
+		      enum store_link_kind kind, const struct digest *d,
+		      struct err *e)
+{
+	return store_link_blob(st, name, kind, d, NULL, e);
 }
 
 static int write_link(const char *dir, const struct digest *d, struct err *e)

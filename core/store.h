@@ -122,6 +122,11 @@ int store_each_blob(const struct store *st,
 int store_link_exists(const struct store *st, const char *name,
 		      enum store_link_kind kind, const struct digest *d,
 		      struct err *e);
+/* store_link_exists() that also gives the blob's size (one stat, not two,
+ * on the path of every blob HEAD and GET). */
+int store_link_blob(const struct store *st, const char *name,
+		    enum store_link_kind kind, const struct digest *d,
+		    off_t *size, struct err *e);
 /* store_link_exists() for a writer about to depend on the link: the link
  * and the blob are touched first, so that `berth gc` (which spares what
  * was touched within its grace period, and re-checks just before it

@@ -79,11 +79,7 @@ static int blob_get(struct app *a, struct http_req *r, const char *name,
 	off_t size;
 	int rc, found;
 
-	found = store_link_exists(&a->st, name, STORE_LAYER, d, &e);
-	if (found <= 0)
-		return found < 0 ? http_error(r, &e) :
-			http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
-	found = store_blob_stat(&a->st, d, &size, &e);
+	found = store_link_blob(&a->st, name, STORE_LAYER, d, &size, &e);
 	if (found <= 0)
 		return found < 0 ? http_error(r, &e) :
 			http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");

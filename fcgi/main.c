@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,20 +36,37 @@
 extern char **environ;
 
 static int log_fd = 2;
+static pid_t log_pid; /* 0: ask again (a fork happened) */
+
+static void log_forked(void)
+{
+	log_pid = 0;
+}
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void log_line(const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
-	char when[40];
+	static char when[40];
+	static time_t when_sec = -1;
+	static int atfork;
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
 
+	/* Every request logs a line: the second's text and the pid are
+	 * computed when they change, not per line. */
+	if (!atfork)
+		atfork = pthread_atfork(NULL, NULL, log_forked) == 0 ? 1 : -1;
+	if (!log_pid || atfork < 0)
+		log_pid = getpid();
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	buf_addf(&b, "%s.%03ldZ [%d] ", when, ts.tv_nsec / 1000000, (int)getpid());
+	if (ts.tv_sec != when_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		when_sec = ts.tv_sec;
+	}
+	buf_addf(&b, "%s.%03ldZ [%d] ", when, ts.tv_nsec / 1000000, (int)log_pid);
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
@@ -74,10 +92,13 @@ static double now_s(void)
 static void log_request(const struct config *cfg, const struct http_req *r,
 			double secs)
 {
+	/* Milliseconds in integers: %f costs more than the rest of the line. */
+	long long ms = (long long)(secs * 1000.0 + 0.5);
+
 	if (!cfg->accesslog_disabled)
-		log_line("%s %s%s%s %d %lld %.3fs %s", r->method, r->path,
+		log_line("%s %s%s%s %d %lld %lld.%03llds %s", r->method, r->path,
 			 r->query[0] ? "?" : "", r->query, r->status,
-			 r->bytes < 0 || r->head ? 0 : r->bytes, secs,
+			 r->bytes < 0 || r->head ? 0 : r->bytes, ms / 1000, ms % 1000,
 			 r->user ? r->user : "-");
 	if (r->status >= 500 && r->detail[0])
 		log_line("error: %s %s: %s", r->method, r->path, r->detail);

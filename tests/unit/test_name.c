@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "t.h"
+#include "../../core/buf.h"
 #include "../../core/digest.h"
 #include "../../core/name.h"
 
@@ -16,10 +17,33 @@ static int tag_ok(const char *s)
 	return name_tag_valid(s, &e) == 0;
 }
 
+/* buf_addf formats into the room it has and grows only when that was
+ * short: both paths, and appends after them. */
+static void test_buf(void)
+{
+	struct buf b = BUF_INIT;
+	char big[1000];
+	size_t i;
+
+	for (i = 0; i < sizeof(big) - 1; i++)
+		big[i] = (char)('a' + i % 26);
+	big[sizeof(big) - 1] = 0;
+	CHECK(buf_addf(&b, "%s/%d", "x", 42) == 0 && !strcmp(b.s, "x/42") && b.len == 4);
+	CHECK(buf_addf(&b, "[%s]", big) == 0 && b.len == 4 + 2 + 999);
+	CHECK(b.s[4] == '[' && b.s[5 + 999] == ']' && b.s[b.len] == 0);
+	CHECK(!strncmp(b.s + 5, big, 999));
+	CHECK(buf_addf(&b, "%c", 'z') == 0 && b.s[b.len - 1] == 'z' && b.s[b.len] == 0);
+	buf_reset(&b);
+	CHECK(buf_addf(&b, "%s", "") == 0 && b.len == 0 && b.s[0] == 0);
+	buf_free(&b);
+}
+
 void test_name(void)
 {
 	struct err e = ERR_INIT;
 	char big[300];
+
+	test_buf();
 
 	CHECK(repo_ok("busybox"));
 	CHECK(repo_ok("library/busybox"));
