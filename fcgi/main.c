@@ -202,11 +202,18 @@ static void log_purge(void *ctx, const char *line)
 /* 1 when an upload purge is due (core keeps the timer in the store). */
 static int purge_due(struct app *a)
 {
+	static time_t looked;
 	struct err e = ERR_INIT;
+	time_t now = time(NULL);
 	int r;
 
 	if (!a->cfg->purge_enabled)
 		return 0;
+	/* At most once a second per process: without a supervisor this
+	 * runs after every request, and the interval is hours. */
+	if (now == looked)
+		return 0;
+	looked = now;
 	r = gc_purge_due(&a->st, a->cfg->purge_interval, &e);
 	if (r < 0)
 		log_line("purge: cannot read the purge stamp: %s", e.detail);
