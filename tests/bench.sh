@@ -1,212 +1,277 @@
 #!/usr/bin/env bash
-# make bench: Berth (nginx + spawn-fcgi + workers) side by side with Debian's
-# docker-registry (Distribution 2.8.2) and with nginx serving the same file
-# statically, in one run, on this machine, all over TLS with basic auth.
-# Reads with wrk (2 threads, 16 connections, $BENCH_SECONDS each); a push
-# with curl. Prints a table with ratios. A benchmark, not a test: nothing
-# here passes or fails.
+# make bench: the table of issue 9, in one run on this machine. Berth as
+# stack.sh (make run) starts it, with and without auth; Debian's
+# docker-registry (Distribution 2.8.2) behind an nginx TLS front configured
+# like Berth's (same certificate, proxy_request_buffering off, HTTP/1.1 and
+# keep-alive to it); and the ceilings: nginx serving the same bytes
+# statically and taking a body (DAV PUT into tmpfs), SHA-256, the disk.
+# Every measurement runs BENCH_ROUNDS times (3); HEAD requests with ab,
+# the others with wrk or curl; tests/bench-report.py
+# prints medians with their spread and the ratios against the targets, and
+# writes JSON lines to tests/out/bench/results.jsonl. A benchmark, not a
+# test: nothing here passes or fails. Traffic goes to 127.0.0.1 only.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$TOP/tests/out/bench
 SECS=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+BIGMB=${BENCH_BIG_MB:-1024}
+SHM=/dev/shm/berth-bench-$$
 rm -rf "$OUT" && mkdir -p "$OUT"
-BP=15200 RP=15201 NP=15202
+BP=15200 BN=15204 RF=15201 NP=15202 AP=15203 RP=15205 RPA=15206 RFA=15207
+R2PIDS=()
 cleanup() {
-	[ -n "${R2PID:-}" ] && kill "$R2PID" 2>/dev/null
-	[ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null
-	QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $BP
-	QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop 15203
+	for p in "${R2PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -f "$OUT/front.pid" ] && kill "$(cat "$OUT/front.pid")" 2>/dev/null || true
+	[ -n "${PSSPID:-}" ] && kill "$PSSPID" 2>/dev/null || true
+	for p in $BP $BN $AP; do QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $p || true; done
+	rm -rf "$SHM"
 }
 trap cleanup EXIT
+RES=$OUT/results.tsv
+: > "$RES"
+rec() { # rec TEST SERVER ROUND VALUE UNIT
+	printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RES"
+}
 
-# Berth, with an htpasswd at htpasswd -B's own cost (the one all three use).
-PORT=$BP DATA_DIR=$OUT/berth-data WORKERS=${WORKERS:-4} QUIET=1 REGISTRY_USER=bench \
-	REGISTRY_PASSWORD=bench bash "$TOP/nginx-conf/stack.sh" start
-S=$TOP/var/stack-$BP
-htpasswd -nbB bench bench > "$OUT/htpasswd"
-cp "$OUT/htpasswd" "$S/htpasswd"
+# --- Berth: two stacks on one store, as make run starts them: with the
+# htpasswd check (BP) and with auth taken out (BN).
+PORT=$BP DATA_DIR=$OUT/berth-data QUIET=1 REGISTRY_USER=bench REGISTRY_PASSWORD=bench \
+	bash "$TOP/nginx-conf/stack.sh" start
+S=$TOP/var/stack-$BP CA=$TOP/var/stack-$BP/ca/ca.crt
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' \
+	"$OUT/berth-data" > "$OUT/noauth.yml"
+rm -rf "$TOP/var/stack-$BN" && mkdir -p "$TOP/var/stack-$BN/tls"
+cp "$S/tls/cert.pem" "$S/tls/key.pem" "$TOP/var/stack-$BN/tls/"
+PORT=$BN DATA_DIR=$OUT/berth-data QUIET=1 BERTH_CONFIG=$OUT/noauth.yml \
+	bash "$TOP/nginx-conf/stack.sh" start
 AUTH="Authorization: Basic $(printf bench:bench | base64)"
-CA=$S/ca/ca.crt
+htpasswd -nbB bench bench > "$OUT/htpasswd"
 
-# registry:2 on its own TLS listener with the same certificate and users.
-cat > "$OUT/r2.yml" <<YML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $OUT/r2-data
-http:
-  addr: 127.0.0.1:$RP
-  tls:
-    certificate: $S/tls/cert.pem
-    key: $S/tls/key.pem
-auth:
-  htpasswd:
-    realm: bench
-    path: $OUT/htpasswd
-YML
-docker-registry serve "$OUT/r2.yml" > "$OUT/r2.log" 2>&1 &
-R2PID=$!
-
-# nginx serving a file statically (same TLS, same auth): the ceiling.
-mkdir -p "$OUT/static" "$OUT/tmp"
-cat > "$OUT/nginx.conf" <<NGX
+# --- registry:2 on plain HTTP, without and with auth, each behind a TLS
+# front in one nginx that also serves the static ceiling and the sink.
+r2() { # r2 PORT DATA [AUTHFILE]
+	{
+		printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n'
+		printf 'storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' "$2"
+		printf 'http:\n  addr: 127.0.0.1:%s\n  relativeurls: true\n' "$1"
+		[ -n "${3:-}" ] && printf 'auth:\n  htpasswd:\n    realm: bench\n    path: %s\n' "$3"
+	} > "$OUT/r2-$1.yml"
+	docker-registry serve "$OUT/r2-$1.yml" > "$OUT/r2-$1.log" 2>&1 &
+	R2PIDS+=($!)
+}
+r2 $RP "$OUT/r2-data"
+r2 $RPA "$OUT/r2-data" "$OUT/htpasswd"
+mkdir -p "$OUT/static" "$OUT/tmp" "$SHM/sink" "$SHM/tmp"
+TLS="ssl_certificate $S/tls/cert.pem; ssl_certificate_key $S/tls/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:bench:10m; ssl_session_tickets off;"
+front() { # front PORT UPSTREAM: the reverse proxy in front of registry:2
+	cat <<-NGX
+	upstream r2_$1 { server 127.0.0.1:$2; keepalive 32; }
+	server {
+	    listen 127.0.0.1:$1 ssl; $TLS
+	    client_max_body_size 0; client_body_buffer_size 1m; chunked_transfer_encoding on;
+	    location /v2/ {
+	        proxy_pass http://r2_$1; proxy_http_version 1.1; proxy_set_header Connection "";
+	        proxy_set_header Host \$http_host; proxy_set_header X-Forwarded-Proto https;
+	        proxy_request_buffering off; proxy_buffering off; proxy_read_timeout 900s;
+	    }
+	}
+	NGX
+}
+cat > "$OUT/front.conf" <<NGX
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
 worker_processes 2;
-pid $OUT/nginx.pid;
-error_log $OUT/nginx-error.log warn;
+pid $OUT/front.pid;
+error_log $OUT/front-error.log warn;
 events { worker_connections 1024; }
 http {
     access_log off;
-    client_body_temp_path $OUT/tmp/body;
-    fastcgi_temp_path $OUT/tmp/fastcgi;
-    proxy_temp_path $OUT/tmp/proxy;
-    uwsgi_temp_path $OUT/tmp/uwsgi;
-    scgi_temp_path $OUT/tmp/scgi;
+    client_body_temp_path $SHM/tmp;
+    fastcgi_temp_path $OUT/tmp/fastcgi; proxy_temp_path $OUT/tmp/proxy;
+    uwsgi_temp_path $OUT/tmp/uwsgi; scgi_temp_path $OUT/tmp/scgi;
+$(front $RF $RP)
+$(front $RFA $RPA)
     server {
-        listen 127.0.0.1:$NP ssl;
-        ssl_certificate $S/tls/cert.pem;
-        ssl_certificate_key $S/tls/key.pem;
-        sendfile on;
-        location / { root $OUT/static; auth_basic "bench"; auth_basic_user_file $OUT/htpasswd; }
+        listen 127.0.0.1:$NP ssl; $TLS
+        root $OUT/static; sendfile on; tcp_nopush on;
+        client_max_body_size 0; client_body_buffer_size 1m;
+        location /sink/ { root $SHM; dav_methods PUT; create_full_put_path on; }
+        location /auth/ { auth_basic "bench"; auth_basic_user_file $OUT/htpasswd; }
     }
 }
 NGX
-nginx -e "$OUT/nginx-error.log" -c "$OUT/nginx.conf" -p "$OUT"
+nginx -e "$OUT/front-error.log" -c "$OUT/front.conf" -p "$OUT"
 sleep 1
 
-# Content: a 4 KiB blob, a 64 MiB blob, an image manifest; pushed to both
-# registries with curl, copied into the static root.
-head -c 4096 /dev/urandom > "$OUT/small"
-head -c $((64 << 20)) /dev/urandom > "$OUT/large"
-printf '{}' > "$OUT/cfg"
-cp "$OUT/small" "$OUT/large" "$OUT/static/"
+# --- content: a 4 KiB blob, an empty config, a manifest, a BIGMB blob.
 d() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
-DS=$(d "$OUT/small") DL=$(d "$OUT/large") DC=$(d "$OUT/cfg")
+head -c 4096 /dev/urandom > "$OUT/small"
+printf '{}' > "$OUT/cfg"
+head -c $((BIGMB << 20)) /dev/urandom > "$OUT/big"
+DS=$(d "$OUT/small") DC=$(d "$OUT/cfg") DB=$(d "$OUT/big")
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"%s","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":4096}]}' "$DC" "$DS" > "$OUT/manifest"
-cp "$OUT/manifest" "$OUT/static/manifest"
-push() { # push BASEURL FILE -> seconds (POST, PATCH streamed, PUT)
-	local u=$1 f=$2 loc t0
-	t0=$(date +%s.%N)
-	loc=$(curl -s -D - -o /dev/null --cacert "$CA" -H "$AUTH" -X POST "$u/v2/bench/img/blobs/uploads/" |
-		tr -d '\r' | sed -n 's/^Location: //Ip')
-	case "$loc" in http*) ;; *) loc=$u$loc ;; esac
-	loc=$(curl -s -D - -o /dev/null --cacert "$CA" -H "$AUTH" -X PATCH -H 'Content-Type: application/octet-stream' \
-		--data-binary "@$f" "$loc" | tr -d '\r' | sed -n 's/^Location: //Ip')
-	case "$loc" in http*) ;; *) loc=$u$loc ;; esac
-	case "$loc" in *\?*) loc="$loc&" ;; *) loc="$loc?" ;; esac
-	curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT "${loc}digest=$(d "$f")"
-	echo "$(date +%s.%N) - $t0" | bc
+mkdir -p "$OUT/static/auth"
+for f in small manifest big; do cp "$OUT/$f" "$OUT/static/$f"; cp "$OUT/$f" "$OUT/static/auth/$f"; done
+BU=https://localhost:$BN BA=https://localhost:$BP RU=https://localhost:$RF RA=https://localhost:$RFA NU=https://localhost:$NP
+loc() { tr -d '\r' | sed -n 's/^Location: //Ip'; }
+abs() { case "$2" in http*) echo "$2" ;; *) echo "$1$2" ;; esac; }
+q() { case "$1" in *\?*) echo "$1&" ;; *) echo "$1?" ;; esac; }
+now() { date +%s.%N; }
+mbps() { echo "$1 $2 $3" | awk '{ printf "%.1f", $1 / 1048576 / ($3 - $2) }'; }
+post() { # post BASE -> absolute upload URL
+	abs "$1" "$(curl -s -D - -o /dev/null --cacert "$CA" -X POST "$1/v2/bench/img/blobs/uploads/" | loc)"
 }
-BU=https://localhost:$BP RU=https://localhost:$RP NU=https://localhost:$NP
+put_mono() { # put_mono BASE FILE DIGEST: POST, then one PUT with the body
+	local l
+	l=$(post "$1")
+	curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -X PUT \
+		-H 'Content-Type: application/octet-stream' -T "$2" "$(q "$l")digest=$3"
+}
+put_chunked() { # put_chunked BASE FILE DIGEST: POST, one chunked PATCH, PUT
+	local l
+	l=$(post "$1")
+	l=$(abs "$1" "$(curl -s -D - -o /dev/null --cacert "$CA" -X PATCH -H 'Transfer-Encoding: chunked' \
+		-H 'Content-Type: application/octet-stream' -T "$2" "$l" | loc)")
+	curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -X PUT "$(q "$l")digest=$3"
+}
 for u in $BU $RU; do
-	push "$u" "$OUT/small" >/dev/null
-	push "$u" "$OUT/cfg" >/dev/null
-	curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	for f in small cfg big; do put_mono "$u" "$OUT/$f" "$(d "$OUT/$f")" >/dev/null; done
+	curl -s -o /dev/null --cacert "$CA" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
 		--data-binary "@$OUT/manifest" "$u/v2/bench/img/manifests/latest"
-	push "$u" "$OUT/large" >/dev/null
 done
-declare -a rows
-rps() { # rps URL [wrk args]: requests per second
-	local u=$1
+
+# --- the pool's memory: proportional set size of all processes of each
+# Berth pool (supervisor and 4 workers) every second; the largest is kept.
+pss() { # pss STACKDIR: kB
+	local t=0 p k
+	for p in $(pgrep -f "berth-fcgi -c $1/" || true); do
+		k=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+		t=$((t + ${k:-0}))
+	done
+	echo $t
+}
+( while sleep 1; do
+	echo "$(pss "$TOP/var/stack-$BN") $(pss "$TOP/var/stack-$BP")"
+done > "$OUT/pss.log" ) &
+PSSPID=$!
+
+# A run with error answers measures the error page: it is reported and
+# left out (so a pool that nginx cannot reach shows as "-", not as fast).
+wrk_ok() { # wrk_ok URL OUTPUT
+	if grep -q 'Non-2xx' <<<"$2"; then
+		echo "bench: $1: $(grep 'Non-2xx' <<<"$2" | tr -s ' ')" >&2
+		return 1
+	fi
+}
+rps() { # rps URL [wrk args]: requests per second, 16 connections
+	local u=$1 o
 	shift
-	wrk -t2 -c16 -d"${SECS}s" -H "$AUTH" "$@" "$u" 2>&1 | awk '/Requests\/sec/ {print $2}'
+	o=$(wrk -t2 -c16 -d"${SECS}s" "$@" "$u" 2>&1)
+	wrk_ok "$u" "$o" || return 0
+	awk '/Requests\/sec/ {print $2}' <<<"$o"
 }
-mbps() { # mbps URL: transfer MB/s with 4 connections
-	wrk -t2 -c4 -d"${SECS}s" -H "$AUTH" "$1" 2>&1 | awk '/Transfer\/sec/ {v=$2; if (v ~ /GB/) {sub("GB","",v); v*=1024} else if (v ~ /MB/) sub("MB","",v); else if (v ~ /KB/) {sub("KB","",v); v/=1024}; print v}'
+# HEAD with ab: wrk waits for a body after a HEAD answer that has a
+# Content-Length, so `wrk.method = "HEAD"` in a script file completes no
+# request at all (and fed as -s /dev/stdin, wrk silently sends GETs).
+hrps() { # hrps URL [-H header]: HEAD requests per second, 16 connections
+	local u=$1 o
+	shift
+	o=$(ab -q -i -k -c16 -t "$SECS" -n 100000000 "$@" "$u" 2>&1)
+	if grep -q '^Non-2xx responses' <<<"$o"; then
+		echo "bench: HEAD $u: $(grep '^Non-2xx' <<<"$o")" >&2
+		return 0
+	fi
+	awk '/^Requests per second/ {print $4}' <<<"$o"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 ACC='Accept: application/vnd.oci.image.manifest.v1+json'
-row() { # row NAME UNIT BERTH R2 STATIC
-	rows+=("$(printf '%-36s %-6s %12s %12s %12s %10s %10s' "$1" "$2" "$3" "$4" "$5" "$(ratio "$3" "$4")" "$(ratio "$3" "$5")")")
+pull() { # pull URL [curl args]: MB/s of one GET of the big blob
+	local t0 t1
+	t0=$(now)
+	curl -s -o /dev/null --cacert "$CA" "$@" "$1" >/dev/null
+	t1=$(now)
+	mbps $((BIGMB << 20)) "$t0" "$t1"
 }
-measure() { # measure LABEL: one row per read test
-	row "$1 GET /v2/" req/s "$(rps "$BU/v2/")" "$(rps "$RU/v2/")" -
-	row "$1 GET manifest by tag" req/s "$(rps "$BU/v2/bench/img/manifests/latest" -H "$ACC")" \
-		"$(rps "$RU/v2/bench/img/manifests/latest" -H "$ACC")" "$(rps "$NU/manifest")"
-	row "$1 HEAD blob" req/s "$(rps "$BU/v2/bench/img/blobs/$DS" -s /dev/stdin <<<'wrk.method = "HEAD"')" \
-		"$(rps "$RU/v2/bench/img/blobs/$DS" -s /dev/stdin <<<'wrk.method = "HEAD"')" -
-	row "$1 GET 4 KiB blob" req/s "$(rps "$BU/v2/bench/img/blobs/$DS")" "$(rps "$RU/v2/bench/img/blobs/$DS")" "$(rps "$NU/small")"
-	row "$1 GET 64 MiB blob" MB/s "$(mbps "$BU/v2/bench/img/blobs/$DL")" "$(mbps "$RU/v2/bench/img/blobs/$DL")" "$(mbps "$NU/large")"
-
+forget() { # forget DATA: the big blob and the bench repository, for a fresh push
+	rm -rf "$1/docker/registry/v2/blobs/sha256/${DB:7:2}/${DB#sha256:}"
+	sync
 }
-measure "auth:"
+timed() { # timed CMD...: runs it, prints MB/s of the big blob
+	local t0 t1
+	t0=$(now)
+	"$@" >/dev/null
+	t1=$(now)
+	mbps $((BIGMB << 20)) "$t0" "$t1"
+}
 
-# Again without basic auth anywhere, to see each server's own cost (with
-# auth, bcrypt in front dominates: nginx checks it on every request).
-sed -i '/auth_basic/d' "$S/site.conf" && nginx -c "$S/nginx.conf" -p "$S" -s reload 2>/dev/null
-printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$OUT/berth-data" > "$S/config.yml"
-kill -TERM "$(cat "$S/berth.pid")"; sleep 1
-# The pool as stack.sh starts it: as www-data when run as root, with a
-# socket nginx's workers (www-data too) can open.
-RUNAS=; [ "$(id -u)" = 0 ] && RUNAS=www-data
-spawn-fcgi -s "$S/berth.sock" -M 0660 -P "$S/berth.pid" ${RUNAS:+-u $RUNAS -g $RUNAS -U $RUNAS -G $RUNAS} \
-	-- "$TOP/build/berth-fcgi" -c "$S/config.yml" -w "${WORKERS:-4}" -l "$S/log/berth.log" >/dev/null
-for _ in $(seq 1 50); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$BU/v2/")" = 200 ] && break
-	sleep 0.1
+# Ceilings that are not a server: SHA-256 and the disk (the store's filesystem).
+for r in $(seq "$ROUNDS"); do
+	rec sha256 openssl "$r" "$(openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null |
+		awk '/^sha256/ { v=$2; sub("k","",v); printf "%.1f", v * 1000 / 1048576 }')" MB/s
+	t0=$(now)
+	dd if="$OUT/big" of="$OUT/berth-data/ddtest" bs=1M conv=fdatasync status=none
+	rec disk dd "$r" "$(mbps $((BIGMB << 20)) "$t0" "$(now)")" MB/s
+	rm -f "$OUT/berth-data/ddtest"
 done
-if [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$BU/v2/")" != 200 ]; then
-	echo "bench: Berth without auth does not answer GET /v2/ with 200; no figures" >&2
-	exit 1
-fi
-kill "$R2PID"; wait "$R2PID" 2>/dev/null || true
-sed -i '/^auth:/,$d' "$OUT/r2.yml"
-docker-registry serve "$OUT/r2.yml" >> "$OUT/r2.log" 2>&1 &
-R2PID=$!
-sed -i 's/auth_basic "bench"; auth_basic_user_file [^;]*;//' "$OUT/nginx.conf" && nginx -c "$OUT/nginx.conf" -p "$OUT" -s reload 2>/dev/null
-sleep 1.5
-measure "no auth:"
 
-# Apache + mod_fcgid as stack.sh starts it, with Berth checking the
-# password and without auth, alternately (five rounds each, the median):
-# the two differ by less than Apache's own round-to-round noise, so one
-# round of each would mostly measure the noise. Each mod_fcgid process
-# pays one bcrypt per credential when it starts; the rounds include it,
-# since every config change restarts the processes.
-AP=15203
-# The same certificate as the other servers.
-QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $AP
-rm -rf "$TOP/var/stack-$AP" && mkdir -p "$TOP/var/stack-$AP/tls"
-cp "$S/tls/cert.pem" "$S/tls/key.pem" "$TOP/var/stack-$AP/tls/"
-SERVER=apache PORT=$AP DATA_DIR=$OUT/apache-data WORKERS=${WORKERS:-4} QUIET=1 REGISTRY_USER=bench \
-	REGISTRY_PASSWORD=bench bash "$TOP/nginx-conf/stack.sh" start
-SA=$TOP/var/stack-$AP AU=https://localhost:$AP
-cp "$OUT/htpasswd" "$SA/htpasswd"
-push "$AU" "$OUT/small" >/dev/null
-push "$AU" "$OUT/cfg" >/dev/null
-curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-	--data-binary "@$OUT/manifest" "$AU/v2/bench/img/manifests/latest"
-cp "$SA/config.yml" "$OUT/apache-auth.yml"
-sed '/^auth:/,/^  *path:/d' "$OUT/apache-auth.yml" > "$OUT/apache-noauth.yml"
-median() { sort -n | sed -n 3p; }
-declare -A ap
-# In the order A B B A A B B A A B, each after a restart and a 2 s warm-up (which
-# spawns the mod_fcgid processes), so neither mode is always measured first.
-for mode in auth noauth noauth auth auth noauth noauth auth auth noauth; do
-	cp "$OUT/apache-$mode.yml" "$SA/config.yml"
-	apache2 -f "$SA/apache.conf" -k graceful && sleep 1
-	wrk -t2 -c16 -d2s -H "$AUTH" "$AU/v2/" >/dev/null 2>&1
-	ap[$mode-head]+="$(rps "$AU/v2/bench/img/blobs/$DS" -s /dev/stdin <<<'wrk.method = "HEAD"') "
-	ap[$mode-man]+="$(rps "$AU/v2/bench/img/manifests/latest" -H "$ACC") "
+for r in $(seq "$ROUNDS"); do
+	echo "bench: round $r of $ROUNDS" >&2
+	# Small requests.
+	rec head berth "$r" "$(hrps "$BU/v2/bench/img/blobs/$DS")" req/s
+	rec head berth-auth "$r" "$(hrps "$BA/v2/bench/img/blobs/$DS" -H "$AUTH")" req/s
+	rec head r2 "$r" "$(hrps "$RU/v2/bench/img/blobs/$DS")" req/s
+	rec head r2-auth "$r" "$(hrps "$RA/v2/bench/img/blobs/$DS" -H "$AUTH")" req/s
+	rec head nginx "$r" "$(hrps "$NU/small")" req/s
+	rec head nginx-auth "$r" "$(hrps "$NU/auth/small" -H "$AUTH")" req/s
+	rec manifest berth "$r" "$(rps "$BU/v2/bench/img/manifests/latest" -H "$ACC")" req/s
+	rec manifest berth-auth "$r" "$(rps "$BA/v2/bench/img/manifests/latest" -H "$AUTH" -H "$ACC")" req/s
+	rec manifest r2 "$r" "$(rps "$RU/v2/bench/img/manifests/latest" -H "$ACC")" req/s
+	rec manifest r2-auth "$r" "$(rps "$RA/v2/bench/img/manifests/latest" -H "$AUTH" -H "$ACC")" req/s
+	rec manifest nginx "$r" "$(rps "$NU/manifest")" req/s
+	# Pull the big blob.
+	rec pull berth "$r" "$(pull "$BU/v2/bench/img/blobs/$DB" -L)" MB/s
+	rec pull r2 "$r" "$(pull "$RU/v2/bench/img/blobs/$DB" -L)" MB/s
+	rec pull nginx "$r" "$(pull "$NU/big")" MB/s
+	# Push it, fsynced by Berth (registry:2 does not fsync).
+	forget "$OUT/berth-data"
+	rec push-mono berth "$r" "$(timed put_mono "$BU" "$OUT/big" "$DB")" MB/s
+	forget "$OUT/r2-data"
+	rec push-mono r2 "$r" "$(timed put_mono "$RU" "$OUT/big" "$DB")" MB/s
+	rec push-mono nginx "$r" "$(timed curl -s -o /dev/null --cacert "$CA" -T "$OUT/big" "$NU/sink/big")" MB/s
+	rm -f "$SHM/sink/big"
+	forget "$OUT/berth-data"
+	rec push-chunked berth "$r" "$(timed put_chunked "$BU" "$OUT/big" "$DB")" MB/s
+	forget "$OUT/r2-data"
+	rec push-chunked r2 "$r" "$(timed put_chunked "$RU" "$OUT/big" "$DB")" MB/s
+	rec push-chunked nginx "$r" "$(timed curl -s -o /dev/null --cacert "$CA" -H 'Transfer-Encoding: chunked' \
+		-T "$OUT/big" "$NU/sink/big")" MB/s
+	rm -f "$SHM/sink/big"
+	# 32 parallel pushes of distinct 4 MiB blobs (128 MiB in all).
+	for u in berth r2; do
+		base=$BU; [ $u = r2 ] && base=$RU
+		mkdir -p "$OUT/par"
+		for i in $(seq 32); do head -c $((4 << 20)) /dev/urandom > "$OUT/par/$i"; done
+		for i in $(seq 32); do d "$OUT/par/$i" > "$OUT/par/$i.d"; done
+		pids=()
+		t0=$(now)
+		for i in $(seq 32); do
+			put_mono "$base" "$OUT/par/$i" "$(cat "$OUT/par/$i.d")" > "$OUT/par/$i.code" &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+		rec par32 $u "$r" "$(mbps $((128 << 20)) "$t0" "$(now)")" MB/s
+		rm -rf "$OUT/par"
+	done
+	# Sequential PUTs of new manifests (one connection).
+	for u in berth r2; do
+		base=$BU; [ $u = r2 ] && base=$RU
+		o=$(CFG=$DC wrk -t1 -c1 -d"${SECS}s" -s "$TOP/tests/bench-mput.lua" "$base" 2>&1)
+		wrk_ok "$base manifest PUTs" "$o" && rec mput $u "$r" "$(awk '/Requests\/sec/ {print $2}' <<<"$o")" req/s
+	done
 done
-SERVER=apache QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $AP
-arow() { # arow NAME KEY
-	local a n
-	a=$(tr ' ' '\n' <<<"${ap[auth-$2]}" | grep . | median)
-	n=$(tr ' ' '\n' <<<"${ap[noauth-$2]}" | grep . | median)
-	arows+=("$(printf '%-36s %-6s %12s %12s %10s   rounds: %s/ %s' "$1" req/s "$a" "$n" "$(ratio "$a" "$n")" "${ap[auth-$2]}" "${ap[noauth-$2]}")")
-}
-declare -a arows
-arow "apache HEAD blob" head
-arow "apache GET manifest by tag" man
 
-# A large store: 100,000 repositories and one with 10,000 tags, served by
-# both (the same directory, in registry:2's layout). One connection, so
-# the figures are latencies.
+# --- A large store: 100,000 repositories and one with 10,000 tags, in
+# registry:2's layout, served by both. One connection: latencies.
 # Kept between runs: removing 100,000 repositories takes minutes.
 BIG=$TOP/tests/out/bench-store-${BENCH_REPOS:-100000}-${BENCH_TAGS:-10000}
 if [ ! -f "$BIG/complete" ]; then
@@ -214,50 +279,76 @@ if [ ! -f "$BIG/complete" ]; then
 	python3 "$TOP/tests/bench-store.py" "$BIG" "${BENCH_REPOS:-100000}" "${BENCH_TAGS:-10000}"
 	touch "$BIG/complete"
 fi
-# Berth's index of it is rebuilt, to time that too.
 rm -rf "$BIG/docker/registry/v2/_berth"
-kill -TERM "$(cat "$S/berth.pid")"; sleep 1
-REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$BIG spawn-fcgi -s "$S/berth.sock" -M 0600 \
-	-P "$S/berth.pid" -- "$TOP/build/berth-fcgi" -c "$S/config.yml" -w "${WORKERS:-4}" \
-	-l "$S/log/berth.log" >/dev/null
-kill "$R2PID"; wait "$R2PID" 2>/dev/null || true
-sed -i "s|rootdirectory: .*|rootdirectory: $BIG|" "$OUT/r2.yml"
-docker-registry serve "$OUT/r2.yml" >> "$OUT/r2.log" 2>&1 &
-R2PID=$!
+SB=$TOP/var/stack-$BN
+kill -TERM "$(cat "$SB/berth.pid")"; sleep 1
+REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$BIG spawn-fcgi -s "$SB/berth.sock" -M 0666 \
+	-P "$SB/berth.pid" -- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
+	-l "$SB/log/berth.log" >/dev/null
+r2 $((RP + 10)) "$BIG"
 sleep 1.5
-# The first catalog request builds Berth's index from the directory once.
-t0=$(date +%s.%N)
+t0=$(now)
 curl -s -o /dev/null --cacert "$CA" "$BU/v2/_catalog?n=1"
-BUILD=$(echo "$(date +%s.%N) - $t0" | bc)
-lat() { # lat URL: mean latency in ms over BENCH_SECONDS, one connection
-	wrk -t1 -c1 -d"${SECS}s" --timeout 60s --latency "$1" 2>&1 |
-		awk '/^    Latency/ { v=$2; if (v ~ /us$/) { sub("us","",v); v/=1000 } else if (v ~ /ms$/) sub("ms","",v); else if (v ~ /s$/) { sub("s","",v); v*=1000 }; print v }'
+rec index-build berth 1 "$(echo "$(now) $t0" | awk '{ printf "%.3f", ($1 - $2) * 1000 }')" ms
+lat() { # lat URL: mean latency in ms, one connection
+	local o
+	o=$(wrk -t1 -c1 -d"${SECS}s" --timeout 60s "$1" 2>&1)
+	wrk_ok "$1" "$o" || return 0
+	if grep -q '^  0 requests' <<<"$o"; then
+		# Slower than the run: one request, timed by curl.
+		curl -s -o /dev/null --cacert "$CA" -w '%{time_total}' "$1" | awk '{ printf "%.3f", $1 * 1000 }'
+		return 0
+	fi
+	awk '/^    Latency/ { v=$2; if (v ~ /us$/) { sub("us","",v); v/=1000 } else if (v ~ /ms$/) sub("ms","",v); else if (v ~ /s$/) { sub("s","",v); v*=1000 }; print v }' <<<"$o"
 }
-lrow() { # lrow NAME BERTH_MS R2_MS
-	rows+=("$(printf '%-36s %-6s %12s %12s %12s %10s %10s' "$1" ms "$2" "$3" - "$(ratio "$3" "$2")" -)")
-}
+R2B=http://127.0.0.1:$((RP + 10))
 MID=team-500/app-50000
-lrow "catalog n=100, 100k repos" "$(lat "$BU/v2/_catalog?n=100")" "$(lat "$RU/v2/_catalog?n=100")"
-lrow "catalog n=100 after $MID" "$(lat "$BU/v2/_catalog?n=100&last=$MID")" "$(lat "$RU/v2/_catalog?n=100&last=$MID")"
-lrow "tags/list, 10k tags" "$(lat "$BU/v2/big/tags/tags/list")" "$(lat "$RU/v2/big/tags/tags/list")"
-lrow "tags/list?n=100, 10k tags" "$(lat "$BU/v2/big/tags/tags/list?n=100")" "$(lat "$RU/v2/big/tags/tags/list?n=100")"
+for r in $(seq "$ROUNDS"); do
+	rec catalog berth "$r" "$(lat "$BU/v2/_catalog?n=100&last=$MID")" ms
+	rec catalog r2 "$r" "$(lat "$R2B/v2/_catalog?n=100&last=$MID")" ms
+	rec tags berth "$r" "$(lat "$BU/v2/big/tags/tags/list?n=100")" ms
+	rec tags r2 "$r" "$(lat "$R2B/v2/big/tags/tags/list?n=100")" ms
+done
 
-# Push timing with content neither registry has yet.
-head -c $((64 << 20)) /dev/urandom > "$OUT/push1"
-head -c $((64 << 20)) /dev/urandom > "$OUT/push2"
-BPUSH=$(push "$BU" "$OUT/push1")
-RPUSH=$(push "$RU" "$OUT/push2")
+kill "$PSSPID" 2>/dev/null || true
 
-echo
-echo "make bench: $(nproc) cores, ${SECS}s per read test, wrk -t2 -c16 (-c4 for MB/s), TLS everywhere; \"auth:\" rows with basic auth (htpasswd -B) in all three"
-printf '%-36s %-6s %12s %12s %12s %10s %10s\n' test unit berth registry:2 nginx-file berth/r2 berth/file
-for r in "${rows[@]}"; do echo "$r"; done
-printf '%-36s %-6s %12s %12s %12s %10s\n' "push 64 MiB (POST/PATCH/PUT)" s "$BPUSH" "$RPUSH" - "$(ratio "$BPUSH" "$RPUSH")"
-echo "(for push, seconds: a ratio below 1 means Berth is faster; for ms rows the"
-echo " ratio is registry:2/berth, how many times faster Berth answers)"
-echo
-echo "Apache + mod_fcgid (stack.sh), Berth checking the password vs no auth; median of 5 rounds in the order A B B A A B B A A B"
-printf '%-36s %-6s %12s %12s %10s\n' test unit auth no-auth auth/none
-for r in "${arows[@]}"; do echo "$r"; done
-echo "Berth built its catalog index of the 100k-repository store in ${BUILD}s (once)."
+# --- Apache + mod_fcgid as stack.sh starts it, Berth checking the
+# password and without auth, alternately: the two differ by less than
+# Apache's own round-to-round noise (about 10%), so each mode runs after a
+# restart and a 2 s warm-up (which spawns the mod_fcgid processes) in the
+# order A B B A A B..., and the report takes medians.
+QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $AP
+rm -rf "$TOP/var/stack-$AP" && mkdir -p "$TOP/var/stack-$AP/tls"
+cp "$S/tls/cert.pem" "$S/tls/key.pem" "$TOP/var/stack-$AP/tls/"
+SERVER=apache PORT=$AP DATA_DIR=$OUT/apache-data QUIET=1 REGISTRY_USER=bench \
+	REGISTRY_PASSWORD=bench bash "$TOP/nginx-conf/stack.sh" start
+SA=$TOP/var/stack-$AP AU=https://localhost:$AP
+for f in small cfg; do
+	l=$(abs "$AU" "$(curl -s -D - -o /dev/null --cacert "$CA" -H "$AUTH" -X POST "$AU/v2/bench/img/blobs/uploads/" | loc)")
+	curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT -H 'Content-Type: application/octet-stream' \
+		--data-binary "@$OUT/$f" "$(q "$l")digest=$(d "$OUT/$f")"
+done
+curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	--data-binary "@$OUT/manifest" "$AU/v2/bench/img/manifests/latest"
+cp "$SA/config.yml" "$OUT/apache-auth.yml"
+sed '/^auth:/,/^  *path:/d' "$OUT/apache-auth.yml" > "$OUT/apache-noauth.yml"
+n=0
+for r in $(seq "$ROUNDS"); do
+	for mode in auth noauth; do
+		# A B, then B A, ...
+		[ $((r % 2)) = 0 ] && { [ $mode = auth ] && mode=noauth || mode=auth; }
+		cp "$OUT/apache-$mode.yml" "$SA/config.yml"
+		apache2 -f "$SA/apache.conf" -k graceful && sleep 1
+		wrk -t2 -c16 -d2s -H "$AUTH" "$AU/v2/" >/dev/null 2>&1
+		srv=berth; [ $mode = auth ] && srv=berth-auth
+		rec apache-head $srv "$r" "$(hrps "$AU/v2/bench/img/blobs/$DS" -H "$AUTH")" req/s
+		rec apache-manifest $srv "$r" "$(rps "$AU/v2/bench/img/manifests/latest" -H "$AUTH" -H "$ACC")" req/s
+		n=$((n + 1))
+	done
+done
+SERVER=apache QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $AP
 
+rec pss berth 1 "$(awk '$1 > m { m = $1 } END { printf "%.1f", m / 1024 }' "$OUT/pss.log")" MiB
+rec pss berth-auth 1 "$(awk '$2 > m { m = $2 } END { printf "%.1f", m / 1024 }' "$OUT/pss.log")" MiB
+
+python3 "$TOP/tests/bench-report.py" "$RES" "$OUT/results.jsonl" "$(nproc)" "$SECS" "$BIGMB"
