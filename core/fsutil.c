@@ -89,7 +89,7 @@ int fs_mkdirs(const char *path, struct err *e)
 	struct buf b = BUF_INIT;
 	struct stat sb;
 	char *p, *end;
-	int r = -1, top_missing = 0;
+	int r = -1;
 
 	if (!path || path[0] != '/') {
 		errno = 0;
@@ -116,14 +116,10 @@ int fs_mkdirs(const char *path, struct err *e)
 			goto out;
 		}
 		p = strrchr(b.s, '/');
-		if (!p || p == b.s) {
-			top_missing = 1; /* "/x" itself is missing */
-			break;
-		}
 		*p = 0;
+		if (p == b.s)
+			break; /* "/x" is missing: the root is what exists */
 	}
-	if (top_missing && mkdir_one(b.s, e) < 0)
-		goto out;
 	/* Down: each cut is a component to create. */
 	for (p = b.s + strlen(b.s); p < end; p += strlen(p)) {
 		*p = '/';

@@ -119,13 +119,14 @@ abs() { case "$2" in http*) echo "$2" ;; *) echo "$1$2" ;; esac; }
 q() { case "$1" in *\?*) echo "$1&" ;; *) echo "$1?" ;; esac; }
 now() { date +%s.%N; }
 mbps() { echo "$1 $2 $3" | awk '{ printf "%.1f", $1 / 1048576 / ($3 - $2) }'; }
+XA=() # extra curl arguments for the pushes (credentials)
 post() { # post BASE -> absolute upload URL
-	abs "$1" "$(curl -s -D - -o /dev/null --cacert "$CA" -X POST "$1/v2/bench/img/blobs/uploads/" | loc)"
+	abs "$1" "$(curl -s -D - -o /dev/null --cacert "$CA" "${XA[@]}" -X POST "$1/v2/bench/img/blobs/uploads/" | loc)"
 }
 put_mono() { # put_mono BASE FILE DIGEST: POST, then one PUT with the body
 	local l
 	l=$(post "$1")
-	curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -X PUT \
+	curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "${XA[@]}" -X PUT \
 		-H 'Content-Type: application/octet-stream' -T "$2" "$(q "$l")digest=$3"
 }
 put_chunked() { # put_chunked BASE FILE DIGEST: POST, one chunked PATCH, PUT
@@ -326,11 +327,9 @@ cp "$S/tls/cert.pem" "$S/tls/key.pem" "$TOP/var/stack-$AP/tls/"
 SERVER=apache PORT=$AP DATA_DIR=$OUT/apache-data QUIET=1 REGISTRY_USER=bench \
 	REGISTRY_PASSWORD=bench bash "$TOP/nginx-conf/stack.sh" start
 SA=$TOP/var/stack-$AP AU=https://localhost:$AP
-for f in small cfg; do
-	l=$(abs "$AU" "$(curl -s -D - -o /dev/null --cacert "$CA" -H "$AUTH" -X POST "$AU/v2/bench/img/blobs/uploads/" | loc)")
-	curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT -H 'Content-Type: application/octet-stream' \
-		--data-binary "@$OUT/$f" "$(q "$l")digest=$(d "$OUT/$f")"
-done
+XA=(-H "$AUTH")
+for f in small cfg; do put_mono "$AU" "$OUT/$f" "$(d "$OUT/$f")" >/dev/null; done
+XA=()
 curl -s -o /dev/null --cacert "$CA" -H "$AUTH" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
 	--data-binary "@$OUT/manifest" "$AU/v2/bench/img/manifests/latest"
 cp "$SA/config.yml" "$OUT/apache-auth.yml"
