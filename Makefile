@@ -109,7 +109,7 @@ asan:
 # libFuzzer targets (clang), one per parser of client input. `make fuzz`
 # runs each for FUZZ_SECONDS; `make test` runs each briefly.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := names manifest config state http
+FUZZ_TARGETS := names manifest config state http snapshot
 FUZZ_CC      := clang
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz-build: deps-build

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "snapshot.h"
 #include "banned.h"
 
 static int index_dir(const struct store *st, struct buf *out, struct err *e)
@@ -146,93 +147,28 @@ out:
 	return r;
 }
 
-/* The sorted snapshot: "berth-catalog 1 <sec>.<nsec> <count> <built>\n"
- * and the names, one per line. <sec>.<nsec> is the index directory's
- * mtime when the snapshot was taken; creating or removing a marker
- * changes it, so a reader can tell a stale snapshot with one stat. The
- * snapshot is a cache: written without fsync, checked (count of lines)
- * when read, rebuilt by whichever reader finds it stale or damaged. */
-static int snapshot_read(const char *path, const struct timespec *dir,
-			 struct buf *out)
+/* The markers' names, '+' turned back into '/'. */
+static int list_markers(void *ctx, const char *dir, struct strlist *out,
+			struct err *e)
 {
-	struct err ignore = ERR_INIT;
-	long long sec, nsec, built;
-	size_t count, lines = 0;
-	char *p, *nl;
+	size_t i, from = out->n;
+	int r;
 
-	/* A cache: whatever is wrong with it (absent, unreadable,
-	 * damaged), the answer is to rebuild it from the markers. */
-	if (fs_read_file(path, 256u << 20, out, &ignore) <= 0)
-		return -1;
-	if (sscanf(out->s, "berth-catalog 1 %lld.%lld %zu %lld\n", &sec, &nsec,
-		   &count, &built) != 4 ||
-	    sec != (long long)dir->tv_sec || nsec != (long long)dir->tv_nsec)
-		return -1;
-	/* Directory times tick coarsely (a few ms on ext4, more on NFS): a
-	 * marker added in the same tick as the snapshot's would not change
-	 * the mtime. Only a snapshot taken well after the last change is
-	 * trusted; until then every reader lists the directory itself. */
-	if (built - sec < 2)
-		return -1;
-	nl = strchr(out->s, '\n');
-	if (!nl)
-		return -1;
-	for (p = nl + 1; (nl = memchr(p, '\n', (size_t)(out->s + out->len - p))); p = nl + 1)
-		lines++;
-	return lines == count && p == out->s + out->len ? 0 : -1;
-}
-
-static int snapshot_build(const struct store *st, const char *dir,
-			  const struct timespec *mt, struct buf *out,
-			  struct err *e)
-{
-	struct strlist all = STRLIST_INIT;
-	struct buf where = BUF_INIT;
-	struct err ignore = ERR_INIT;
-	size_t i;
-	int r = -1;
-
-	if (fs_list(dir, FS_LIST_NODOT, &all, e) < 0)
-		goto out;
-	for (i = 0; i < all.n; i++) {
+	(void)ctx;
+	r = fs_list(dir, FS_LIST_NODOT, out, e);
+	for (i = from; r > 0 && i < out->n; i++) {
 		char *c;
-		for (c = all.items[i]; *c; c++)
+		for (c = out->items[i]; *c; c++)
 			if (*c == '+')
 				*c = '/';
 	}
-	strlist_sort(&all);
-	buf_reset(out);
-	if (buf_addf(out, "berth-catalog 1 %lld.%09lld %zu %lld\n",
-		     (long long)mt->tv_sec, (long long)mt->tv_nsec, all.n,
-		     (long long)time(NULL)) < 0) {
-		err_sys(e, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < all.n; i++)
-		if (buf_addf(out, "%s\n", all.items[i]) < 0) {
-			err_sys(e, "out of memory");
-			goto out;
-		}
-	/* Beside the index directory, not in it: writing it must not
-	 * change the mtime it records. Failing to save it only costs the
-	 * next reader a rebuild. */
-	if (store_berth_path(st, "", &where, e) < 0)
-		goto out;
-	fs_write_file(where.s, "catalog.sorted", out->s, out->len, FS_CACHE, &ignore);
-	r = 0;
-out:
-	strlist_free(&all);
-	buf_free(&where);
 	return r;
 }
 
 int catalog_list(const struct store *st, const char *last, size_t n,
 		 struct strlist *out, int *more, struct err *e)
 {
-	struct buf dir = BUF_INIT, ready = BUF_INIT, snap = BUF_INIT, sp = BUF_INIT;
-	struct timespec mt;
-	size_t lo, hi, count = 0;
-	char *p, *end;
+	struct buf dir = BUF_INIT, ready = BUF_INIT, sp = BUF_INIT;
 	int r = -1, have;
 
 	*more = 0;
@@ -243,55 +179,14 @@ int catalog_list(const struct store *st, const char *last, size_t n,
 	have = fs_stat_file(ready.s, NULL, NULL, e);
 	if (have < 0 || (have == 0 && catalog_rebuild(st, e) < 0))
 		goto out;
-	have = fs_stat_dir(dir.s, &mt, e);
-	if (have <= 0) {
-		r = have; /* 0: no repository yet */
-		goto out;
-	}
-	if (snapshot_read(sp.s, &mt, &snap) < 0 &&
-	    snapshot_build(st, dir.s, &mt, &snap, e) < 0)
-		goto out;
-	/* Binary search for the first line after last. */
-	p = strchr(snap.s, '\n') + 1;
-	end = snap.s + snap.len;
-	if (last) {
-		lo = (size_t)(p - snap.s);
-		hi = snap.len;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2, ls = mid, le;
-			while (ls > lo && snap.s[ls - 1] != '\n')
-				ls--;
-			le = ls;
-			while (snap.s[le] != '\n')
-				le++;
-			snap.s[le] = 0;
-			if (strcmp(snap.s + ls, last) <= 0)
-				lo = le + 1;
-			else
-				hi = ls;
-			snap.s[le] = '\n';
-		}
-		p = snap.s + lo;
-	}
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (count == n) {
-			*more = 1;
-			break;
-		}
-		*nl = 0;
-		if (strlist_add(out, p) < 0) {
-			err_sys(e, "out of memory");
-			goto out;
-		}
-		count++;
-		p = nl + 1;
-	}
-	r = 0;
+	/* The snapshot lives beside the index directory, not in it:
+	 * writing it must not change the mtime it records. */
+	r = snapshot_page(dir.s, sp.s, list_markers, NULL, last, n, out, more, e);
+	if (r > 0)
+		r = 0; /* absent: no repository yet */
 out:
 	buf_free(&dir);
 	buf_free(&ready);
-	buf_free(&snap);
 	buf_free(&sp);
 	return r;
 }

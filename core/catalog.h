@@ -14,10 +14,11 @@
  * single atomic file operations, and a remover re-checks the repository
  * after removing the marker and puts it back if a manifest arrived
  * meanwhile, so concurrent writers on any host leave the index right.
- * A page is a binary search in the sorted snapshot, which any reader
- * rebuilds when the index directory's mtime says it is stale (a marker was
- * added or removed since), so 100,000 repositories cost one readdir per
- * change, not per request.
+ * A page is a binary search in the sorted snapshot (snapshot.h), which
+ * any reader rebuilds when the index directory's mtime says it is stale (a
+ * marker was added or removed since), so 100,000 repositories cost one
+ * readdir per change, not per request, and a page reads only the lines it
+ * needs.
  * Reading the markers or the repositories fails the listing; it is never
  * taken for an empty catalog, and a repository whose content cannot be
  * checked stays listed.

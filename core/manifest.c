@@ -281,29 +281,11 @@ out:
 int manifest_tags(const struct store *st, const char *name, const char *last,
 		  long n, struct strlist *out, int *more, struct err *e)
 {
-	struct strlist all = STRLIST_INIT;
-	size_t i = 0;
-	int r = store_tags(st, name, &all, e);
+	int r = store_tags_page(st, name, last, n < 0 ? (size_t)-1 : (size_t)n,
+				out, more, e);
 
-	*more = 0;
-	if (r <= 0) {
-		strlist_free(&all);
-		return r < 0 ? -1 : err_set(e, ERR_NAME_UNKNOWN,
-					    "repository name not known to registry");
-	}
-	if (last)
-		while (i < all.n && strcmp(all.items[i], last) <= 0)
-			i++;
-	for (; i < all.n; i++) {
-		if (n >= 0 && out->n == (size_t)n) {
-			*more = 1;
-			break;
-		}
-		if (strlist_add(out, all.items[i]) < 0) {
-			strlist_free(&all);
-			return err_sys(e, "out of memory");
-		}
-	}
-	strlist_free(&all);
-	return 0;
+	if (r < 0)
+		return -1;
+	return r ? 0 : err_set(e, ERR_NAME_UNKNOWN,
+			       "repository name not known to registry");
 }

@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "fsutil.h"
+#include "snapshot.h"
 #include "banned.h"
 
 #define LINK_MAX_BYTES 256
@@ -693,6 +694,40 @@ int store_tags(const struct store *st, const char *name, struct strlist *out,
 		strlist_sort(out);
 out:
 	buf_free(&p);
+	return r;
+}
+
+static int list_tags(void *ctx, const char *dir, struct strlist *out,
+		     struct err *e)
+{
+	(void)ctx;
+	return fs_list(dir, FS_LIST_NODOT | FS_LIST_DIRS, out, e);
+}
+
+int store_tags_page(const struct store *st, const char *name, const char *last,
+		    size_t n, struct strlist *out, int *more, struct err *e)
+{
+	struct buf dir = BUF_INIT, snap = BUF_INIT;
+	const char *c;
+	int r = -1;
+
+	*more = 0;
+	if (tags_dir(st, name, &dir, e) < 0 ||
+	    store_berth_path(st, "tags/", &snap, e) < 0)
+		goto out;
+	/* One snapshot per repository, '/' written as '+' (which a
+	 * repository name cannot hold), outside registry:2's tree. */
+	for (c = name; *c; c++)
+		if (buf_addch(&snap, *c == '/' ? '+' : *c) < 0) {
+			err_sys(e, "out of memory");
+			goto out;
+		}
+	r = snapshot_page(dir.s, snap.s, list_tags, NULL, last, n, out, more, e);
+	if (r == 0)
+		r = store_repo_exists(st, name, e);
+out:
+	buf_free(&dir);
+	buf_free(&snap);
 	return r;
 }
 

@@ -58,8 +58,8 @@ int store_open(struct store *st, const char *rootdirectory, struct err *e);
 void store_close(struct store *st);
 
 /* <root>/_berth/<sub>: a file or directory of Berth's own. Each has one
- * owner: catalog* (catalog.c), purge.stamp (gc.c), tmp and quarantine
- * (this module). */
+ * owner: catalog* (catalog.c), purge.stamp (gc.c), tmp, quarantine and
+ * tags/ (this module: the tag snapshots). */
 int store_berth_path(const struct store *st, const char *sub, struct buf *out,
 		     struct err *e);
 
@@ -172,6 +172,12 @@ int store_tag_remove(const struct store *st, const char *name, const char *tag,
  * not exist, -1. */
 int store_tags(const struct store *st, const char *name, struct strlist *out,
 	       struct err *e);
+/* A page of them: up to n tags after last (NULL: from the start) in
+ * strcmp order, from a sorted snapshot kept under _berth/tags/ (see
+ * snapshot.h), so a page costs O(log tags + n); *more tells whether tags
+ * follow. 1, 0 when the repository does not exist, -1. */
+int store_tags_page(const struct store *st, const char *name, const char *last,
+		    size_t n, struct strlist *out, int *more, struct err *e);
 
 /* ---- repositories ---- */
 

@@ -46,6 +46,8 @@ int main(void)
 	test_store_errors();
 	test_access();
 	test_auth();
+	test_snapshot();
+	test_tags_page();
 	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

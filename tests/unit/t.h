@@ -29,5 +29,7 @@ void test_gc(void);
 void test_store_errors(void);
 void test_access(void);
 void test_auth(void);
+void test_snapshot(void);
+void test_tags_page(void);
 
 #endif
