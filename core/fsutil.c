@@ -56,7 +56,9 @@ int fs_fsync_dir(const char *dir, struct err *e)
 
 /* mkdir of one directory whose parent exists, fsync'ing the parent when
  * it gained the entry; one a racer made is fine if it is a directory. */
-static int mkdir_one(char *dir, struct err *e)
+/* Creates dir; when it was created, its parent (which gained the entry)
+ * goes into b. An existing directory is fine, anything else is not. */
+static int mkdir_one(char *dir, struct fs_batch *b, struct err *e)
 {
 	struct stat sb;
 	char *slash;
@@ -75,7 +77,7 @@ static int mkdir_one(char *dir, struct err *e)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = 0;
-	r = fs_fsync_dir(dir, e);
+	r = fs_batch_add(b, dir, e);
 	*slash = '/';
 	return r;
 }
@@ -84,7 +86,7 @@ static int mkdir_one(char *dir, struct err *e)
  * the leaf is new, the common case), then create what is missing below
  * it. Top-down mkdir of every component cost two syscalls per component
  * on every call. */
-int fs_mkdirs(const char *path, struct err *e)
+int fs_mkdirs_into(const char *path, struct fs_batch *batch, struct err *e)
 {
 	struct buf b = BUF_INIT;
 	struct stat sb;
@@ -123,13 +125,27 @@ int fs_mkdirs(const char *path, struct err *e)
 	/* Down: each cut is a component to create. */
 	for (p = b.s + strlen(b.s); p < end; p += strlen(p)) {
 		*p = '/';
-		if (mkdir_one(b.s, e) < 0)
+		if (mkdir_one(b.s, batch, e) < 0)
 			goto out;
 	}
 	r = 0;
 out:
 	buf_free(&b);
 	return r;
+}
+
+int fs_mkdirs(const char *path, struct err *e)
+{
+	struct fs_batch b = FS_BATCH_INIT;
+
+	/* The new directories' entries are independent of each other (a
+	 * crash before all are durable leaves at worst an unreachable empty
+	 * directory), so their fsyncs go out together. */
+	if (fs_mkdirs_into(path, &b, e) < 0) {
+		fs_batch_clear(&b);
+		return -1;
+	}
+	return fs_batch_sync(&b, e);
 }
 
 void fs_write_behind(int fd, off_t *next, off_t end)
@@ -186,6 +202,30 @@ int fs_write_temp(const char *dir, const char *prefix, const void *data,
 	}
 	if (close(fd) < 0) {
 		err_sys(e, "close %s", tmp->s);
+		unlink(tmp->s);
+		return -1;
+	}
+	return 0;
+}
+
+int fs_write_temp_into(const char *dir, const char *prefix, const void *data,
+		       size_t len, struct fs_batch *b, struct buf *tmp,
+		       struct err *e)
+{
+	int fd;
+
+	if (buf_addf(tmp, "%s/.tmp-%s-XXXXXX", dir, prefix) < 0)
+		return err_sys(e, "out of memory");
+	fd = mkostemp(tmp->s, O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, "create temp file in %s", dir);
+	if (fchmod(fd, 0644) < 0 || fs_write_all(fd, data, len) < 0) {
+		err_sys(e, "write %s", tmp->s);
+		close(fd);
+		unlink(tmp->s);
+		return -1;
+	}
+	if (fs_batch_add_fd(b, fd, tmp->s, e) < 0) {
 		unlink(tmp->s);
 		return -1;
 	}

@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "digest.h"
 #include "err.h"
+#include "fsbatch.h"
 #include "strlist.h"
 
 /* How a write is made: FS_DURABLE fsyncs the file and its directory;
@@ -37,6 +38,10 @@ enum fs_sync { FS_DURABLE, FS_CACHE };
 /* mkdir -p of an absolute path, fsync'ing each parent that gained an
  * entry. A non-directory on the way is an error. */
 int fs_mkdirs(const char *path, struct err *e);
+/* The same, but each directory that gained an entry goes into b instead
+ * of being fsync'd: the caller's next fs_batch_sync() makes the new
+ * directories durable, together with the rest of its step. */
+int fs_mkdirs_into(const char *path, struct fs_batch *b, struct err *e);
 int fs_fsync_dir(const char *dir, struct err *e);
 /* write(2) until all of data is written (EINTR and short writes). */
 int fs_write_all(int fd, const void *data, size_t len);
@@ -44,6 +49,11 @@ int fs_write_all(int fd, const void *data, size_t len);
  * FS_DURABLE); its path goes in tmp. */
 int fs_write_temp(const char *dir, const char *prefix, const void *data,
 		  size_t len, enum fs_sync sync, struct buf *tmp, struct err *e);
+/* fs_write_temp() whose fsync is left to the batch (which owns the open
+ * file from now on): durable after the caller's fs_batch_sync(). */
+int fs_write_temp_into(const char *dir, const char *prefix, const void *data,
+		       size_t len, struct fs_batch *b, struct buf *tmp,
+		       struct err *e);
 /* Atomically replaces dir/name with data (dir is created if needed). */
 int fs_write_file(const char *dir, const char *name, const void *data,
 		  size_t len, enum fs_sync sync, struct err *e);
