@@ -158,10 +158,8 @@ int manifest_put(const struct store *st, const char *name,
 	} else {
 		digest_of(DIGEST_SHA256, body, len, &out->digest);
 	}
-	if (store_blob_put(st, &out->digest, body, len, e) < 0 ||
-	    store_link_add(st, name, STORE_REVISION, &out->digest, e) < 0)
-		goto out;
-	if (!ref->is_digest && store_tag_set(st, name, ref->tag, &out->digest, e) < 0)
+	if (store_manifest_put(st, name, &out->digest, body, len,
+			       ref->is_digest ? NULL : ref->tag, e) < 0)
 		goto out;
 	if (out->has_subject && add_referrer(st, name, &m, out, len, e) < 0)
 		goto out;

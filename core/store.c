@@ -88,14 +88,14 @@ int store_berth_path(const struct store *st, const char *sub, struct buf *out,
 
 /* ---- blobs ---- */
 
-static int blob_dir(const struct store *st, const struct digest *d,
+int store_blob_dir(const struct store *st, const struct digest *d,
 		    struct buf *out, struct err *e)
 {
 	return store_path(st, out, e, "blobs/%s/%.2s/%s",
 			  digest_alg_name(d->alg), d->hex, d->hex);
 }
 
-static int blob_data(const struct store *st, const struct digest *d,
+int store_blob_data(const struct store *st, const struct digest *d,
 		     struct buf *out, struct err *e)
 {
 	return store_path(st, out, e, "blobs/%s/%.2s/%s/data",
@@ -105,7 +105,7 @@ static int blob_data(const struct store *st, const struct digest *d,
 int store_blob_path(const struct store *st, const struct digest *d,
 		    enum store_path_base base, struct buf *out, struct err *e)
 {
-	if (blob_data(st, d, out, e) < 0)
+	if (store_blob_data(st, d, out, e) < 0)
 		return -1;
 	if (base == STORE_PATH_FROM_ROOTDIR) {
 		size_t skip = strlen(st->rootdir);
@@ -123,7 +123,7 @@ int store_blob_stat(const struct store *st, const struct digest *d,
 	struct buf p = BUF_INIT;
 	int r = -1;
 
-	if (blob_data(st, d, &p, e) == 0)
+	if (store_blob_data(st, d, &p, e) == 0)
 		r = fs_stat_file(p.s, size, NULL, e);
 	buf_free(&p);
 	return r;
@@ -135,7 +135,7 @@ int store_blob_read(const struct store *st, const struct digest *d,
 	struct buf p = BUF_INIT;
 	int r = -1;
 
-	if (blob_data(st, d, &p, e) == 0)
+	if (store_blob_data(st, d, &p, e) == 0)
 		r = fs_read_file(p.s, max, out, e);
 	buf_free(&p);
 	return r;
@@ -147,7 +147,7 @@ int store_blob_touch(const struct store *st, const struct digest *d,
 	struct buf p = BUF_INIT;
 	int r = -1;
 
-	if (blob_data(st, d, &p, e) == 0)
+	if (store_blob_data(st, d, &p, e) == 0)
 		r = fs_touch(p.s, e);
 	buf_free(&p);
 	return r;
@@ -157,13 +157,13 @@ int store_blob_touch(const struct store *st, const struct digest *d,
  * touches it, so a garbage collection running now keeps it. Should the
  * collector take the directory away between our mkdir, link() and touch,
  * make it and link again. */
-static int blob_link(const struct store *st, const struct digest *d,
+int store_blob_link(const struct store *st, const struct digest *d,
 		     const char *src, struct err *e)
 {
 	struct buf dst = BUF_INIT, dir = BUF_INIT;
 	int r = -1, tries, t;
 
-	if (blob_dir(st, d, &dir, e) < 0 || blob_data(st, d, &dst, e) < 0)
+	if (store_blob_dir(st, d, &dir, e) < 0 || store_blob_data(st, d, &dst, e) < 0)
 		goto out;
 	for (tries = 0;; tries++) {
 		if (fs_mkdirs(dir.s, e) < 0)
@@ -212,7 +212,7 @@ int store_blob_put(const struct store *st, const struct digest *d,
 	if (store_berth_path(st, "tmp", &dir, e) < 0 || fs_mkdirs(dir.s, e) < 0 ||
 	    fs_write_temp(dir.s, "blob", data, len, FS_DURABLE, &tmp, e) < 0)
 		goto out;
-	r = blob_link(st, d, tmp.s, e);
+	r = store_blob_link(st, d, tmp.s, e);
 	unlink(tmp.s);
 out:
 	buf_free(&dir);
@@ -223,7 +223,7 @@ out:
 int store_blob_adopt(const struct store *st, const struct digest *d,
 		     const char *path, struct err *e)
 {
-	return blob_link(st, d, path, e);
+	return store_blob_link(st, d, path, e);
 }
 
 int store_blob_open(const struct store *st, const struct digest *d,
@@ -235,7 +235,7 @@ int store_blob_open(const struct store *st, const struct digest *d,
 
 	f->fd = -1;
 	f->size = 0;
-	if (blob_data(st, d, &p, e) < 0)
+	if (store_blob_data(st, d, &p, e) < 0)
 		goto out;
 	f->fd = open(p.s, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0) {
@@ -286,7 +286,7 @@ int store_blob_hash(const struct store *st, const struct digest *d,
 	struct buf p = BUF_INIT;
 	int r = -1;
 
-	if (blob_data(st, d, &p, e) == 0)
+	if (store_blob_data(st, d, &p, e) == 0)
 		r = fs_hash_file(p.s, d->alg, got, e);
 	buf_free(&p);
 	return r;
@@ -299,7 +299,7 @@ int store_blob_quarantine(const struct store *st, const struct digest *d,
 	int r = -1;
 
 	if (store_berth_path(st, "quarantine", &q, e) < 0 ||
-	    blob_dir(st, d, &from, e) < 0 || fs_mkdirs(q.s, e) < 0)
+	    store_blob_dir(st, d, &from, e) < 0 || fs_mkdirs(q.s, e) < 0)
 		goto out;
 	buf_reset(where);
 	if (buf_addf(where, "_berth/quarantine/%s-%s-%ld", digest_alg_name(d->alg),
@@ -334,7 +334,7 @@ int store_blob_remove_idle(const struct store *st, const struct digest *d,
 
 /* ---- links ---- */
 
-static int link_dir(const struct store *st, const char *name,
+int store_link_dir(const struct store *st, const char *name,
 		    enum store_link_kind kind, const struct digest *d,
 		    struct buf *out, struct err *e)
 {
@@ -366,7 +366,7 @@ static int link_read(const char *path, struct digest *d, struct err *e)
 }
 
 /* The link at dir/link names d: 1, 0 absent, -1. */
-static int link_is(const char *dir, const struct digest *d, struct err *e)
+int store_link_is(const char *dir, const struct digest *d, struct err *e)
 {
 	struct buf p = BUF_INIT;
 	struct digest got;
@@ -393,8 +393,8 @@ int store_link_blob(const struct store *st, const char *name,
 	struct buf dir = BUF_INIT;
 	int r = -1;
 
-	if (link_dir(st, name, kind, d, &dir, e) == 0) {
-		r = link_is(dir.s, d, e);
+	if (store_link_dir(st, name, kind, d, &dir, e) == 0) {
+		r = store_link_is(dir.s, d, e);
 		if (r > 0)
 			r = store_blob_stat(st, d, size, e);
 	}
@@ -422,7 +422,7 @@ static int write_link(const char *dir, const struct digest *d, struct err *e)
 	 * read is simply replaced. */
 	if (buf_addf(&p, "%s/link", dir) < 0)
 		return err_sys(e, "out of memory");
-	if (link_is(dir, d, &ie) > 0) {
+	if (store_link_is(dir, d, &ie) > 0) {
 		same = fs_touch(p.s, e);
 		if (same < 0) {
 			buf_free(&p);
@@ -442,7 +442,7 @@ int store_link_touch(const struct store *st, const char *name,
 	struct buf p = BUF_INIT;
 	int r = -1;
 
-	if (link_dir(st, name, kind, d, &p, e) < 0)
+	if (store_link_dir(st, name, kind, d, &p, e) < 0)
 		goto out;
 	if (buf_adds(&p, "/link") < 0) {
 		err_sys(e, "out of memory");
@@ -463,7 +463,7 @@ int store_link_add(const struct store *st, const char *name,
 	struct buf dir = BUF_INIT;
 	int r = -1;
 
-	if (link_dir(st, name, kind, d, &dir, e) == 0)
+	if (store_link_dir(st, name, kind, d, &dir, e) == 0)
 		r = write_link(dir.s, d, e);
 	buf_free(&dir);
 	return r;
@@ -476,7 +476,7 @@ int store_link_remove(const struct store *st, const char *name,
 	struct buf dir = BUF_INIT, p = BUF_INIT;
 	int r = -1;
 
-	if (link_dir(st, name, kind, d, &dir, e) < 0)
+	if (store_link_dir(st, name, kind, d, &dir, e) < 0)
 		goto out;
 	if (buf_addf(&p, "%s/link", dir.s) < 0) {
 		err_sys(e, "out of memory");
@@ -505,7 +505,7 @@ int store_link_recent(const struct store *st, const char *name,
 	struct err e = ERR_INIT;
 	int r = 1; /* what cannot be looked at is kept */
 
-	if (link_dir(st, name, kind, d, &p, &e) == 0 && buf_adds(&p, "/link") == 0)
+	if (store_link_dir(st, name, kind, d, &p, &e) == 0 && buf_adds(&p, "/link") == 0)
 		r = fs_recent(p.s, grace, now);
 	buf_free(&p);
 	return r;
@@ -527,7 +527,7 @@ int store_link_remove_idle(const struct store *st, const char *name,
 
 /* ---- tags ---- */
 
-static int tags_dir(const struct store *st, const char *name, struct buf *out,
+int store_tags_dir(const struct store *st, const char *name, struct buf *out,
 		    struct err *e)
 {
 	return store_path(st, out, e, "repositories/%s/_manifests/tags", name);
@@ -541,7 +541,7 @@ int store_tag_remove(const struct store *st, const char *name, const char *tag,
 	unsigned char rnd[8];
 	int r = -1;
 
-	if (tags_dir(st, name, &parent, e) < 0)
+	if (store_tags_dir(st, name, &parent, e) < 0)
 		goto out;
 	if (buf_addf(&dir, "%s/%s", parent.s, tag) < 0) {
 		err_sys(e, "out of memory");
@@ -622,7 +622,7 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 	struct err ie = ERR_INIT;
 	int r = -1, there;
 
-	if (tags_dir(st, name, &tags, e) < 0)
+	if (store_tags_dir(st, name, &tags, e) < 0)
 		goto out;
 	if (buf_addf(&dst, "%s/%s", tags.s, tag) < 0) {
 		err_sys(e, "out of memory");
@@ -682,7 +682,7 @@ int store_tags(const struct store *st, const char *name, struct strlist *out,
 	struct buf p = BUF_INIT;
 	int r = -1;
 
-	if (tags_dir(st, name, &p, e) < 0)
+	if (store_tags_dir(st, name, &p, e) < 0)
 		goto out;
 	/* Berth creates a tag directory whole (see store_tag_set), so the
 	 * directory is the tag, as registry:2 also reads it: one readdir,
@@ -712,7 +712,7 @@ int store_tags_page(const struct store *st, const char *name, const char *last,
 	int r = -1;
 
 	*more = 0;
-	if (tags_dir(st, name, &dir, e) < 0 ||
+	if (store_tags_dir(st, name, &dir, e) < 0 ||
 	    store_berth_path(st, "tags/", &snap, e) < 0)
 		goto out;
 	/* One snapshot per repository, '/' written as '+' (which a

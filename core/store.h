@@ -179,6 +179,16 @@ int store_tags(const struct store *st, const char *name, struct strlist *out,
 int store_tags_page(const struct store *st, const char *name, const char *last,
 		    size_t n, struct strlist *out, int *more, struct err *e);
 
+/* ---- a manifest PUT ---- */
+
+/* The manifest blob d (body), its revision link in name and, unless tag
+ * is NULL, the tag pointing at it: what store_blob_put(),
+ * store_link_add() and store_tag_set() do one after another, in four
+ * durable steps whose fsyncs run together (store_put.c). */
+int store_manifest_put(const struct store *st, const char *name,
+		       const struct digest *d, const void *body, size_t len,
+		       const char *tag, struct err *e);
+
 /* ---- repositories ---- */
 
 /* A repository has _manifests or _layers: 1, 0, -1. */

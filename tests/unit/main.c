@@ -48,6 +48,8 @@ int main(void)
 	test_auth();
 	test_snapshot();
 	test_tags_page();
+	test_put();
+	test_fsbatch();
 	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

@@ -31,5 +31,7 @@ void test_access(void);
 void test_auth(void);
 void test_snapshot(void);
 void test_tags_page(void);
+void test_put(void);
+void test_fsbatch(void);
 
 #endif

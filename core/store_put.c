@@ -1,0 +1,338 @@
+/*
+ * store_put: a manifest PUT's writes (the manifest blob, the revision
+ * link, the tag's index and current links) in four steps, each made
+ * durable as a whole before the next begins, instead of one fsync after
+ * another:
+ *
+ *   1. bytes: the manifest in a temp file (_berth/tmp), each link in a
+ *      temp file beside its final name, every new directory, and for a new
+ *      tag its whole directory under a temp name; fsync of each temp file
+ *      and of each directory that gained an entry.
+ *   2. the blob: link() of the bytes to blobs/.../data; fsync of its
+ *      directory.
+ *   3. the revision link and the tag's index link renamed into place;
+ *      fsync of their directories.
+ *   4. the tag: current/link renamed into place, or the new tag's
+ *      directory renamed into tags/; fsync of that directory.
+ *
+ * The order is the store's rule (store.h): bytes before the blob's name,
+ * the blob before the revision link, the revision before the tag. Within a
+ * step nothing depends on anything else, so its fsyncs go out together
+ * (fsbatch.h). A crash between steps leaves what a crash between the
+ * fsyncs of store_blob_put(), store_link_add() and store_tag_set() left:
+ * stray ".tmp-*" files (swept by gc), empty directories, or everything
+ * done up to a step, never a name before what it names is durable.
+ *
+ * Races are resolved as those functions resolve them, by doing the step
+ * again their way: when a rename meets a directory that a garbage
+ * collection moved aside for a moment, or a tag that another PUT created
+ * or a DELETE removed meanwhile, the rest is done by store_blob_link(),
+ * store_link_add() or store_tag_set().
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsbatch.h"
+#include "fsutil.h"
+#include "banned.h"
+
+struct put {
+	const struct store *st;
+	const char *name, *tag;
+	const struct digest *d;
+	char link[DIGEST_STR_MAX]; /* a link file's content */
+	struct fs_batch b;
+	struct buf btmp, bdir, bdata;   /* the blob */
+	struct buf rdir, rtmp;          /* the revision link */
+	struct buf tags, tdir;          /* tags/ and tags/<tag> */
+	struct buf idir, itmp;          /* the tag's index link */
+	struct buf cdir, ctmp;          /* the tag's current link */
+	struct buf newtag;              /* a new tag's temp directory */
+	int have_blob, have_rev, tag_there, have_index, have_current;
+};
+
+/* 1 when dir/link already names d and was touched (a running gc must see
+ * it in use), 0 when it must be written, -1. */
+static int same_link(const char *dir, const struct digest *d, struct err *e)
+{
+	struct err ie = ERR_INIT;
+	struct buf p = BUF_INIT;
+	int r = 0;
+
+	/* A link that cannot be read is simply replaced. */
+	if (store_link_is(dir, d, &ie) > 0) {
+		if (buf_addf(&p, "%s/link", dir) < 0)
+			return err_sys(e, "out of memory");
+		r = fs_touch(p.s, e);
+		buf_free(&p);
+	}
+	return r;
+}
+
+/* Step 0: what is there already. */
+static int look(struct put *p, struct err *e)
+{
+	int r;
+
+	p->have_blob = store_blob_touch(p->st, p->d, e);
+	if (p->have_blob < 0 ||
+	    store_link_dir(p->st, p->name, STORE_REVISION, p->d, &p->rdir, e) < 0)
+		return -1;
+	p->have_rev = same_link(p->rdir.s, p->d, e);
+	if (p->have_rev < 0)
+		return -1;
+	if (!p->tag)
+		return 0;
+	if (store_tags_dir(p->st, p->name, &p->tags, e) < 0 ||
+	    buf_addf(&p->tdir, "%s/%s", p->tags.s, p->tag) < 0 ||
+	    buf_addf(&p->cdir, "%s/current", p->tdir.s) < 0)
+		return p->tags.s ? err_sys(e, "out of memory") : -1;
+	r = fs_stat_dir(p->tdir.s, NULL, e);
+	if (r < 0)
+		return -1;
+	p->tag_there = r;
+	if (!r)
+		return 0;
+	if (buf_addf(&p->idir, "%s/index/%s/%s", p->tdir.s,
+		     digest_alg_name(p->d->alg), p->d->hex) < 0)
+		return err_sys(e, "out of memory");
+	/* The index entry first: a tag never points at what its index
+	 * lacks (Distribution's GC and the tag history read it). */
+	p->have_index = same_link(p->idir.s, p->d, e);
+	if (p->have_index < 0)
+		return -1;
+	p->have_current = p->have_index ? same_link(p->cdir.s, p->d, e) : 0;
+	return p->have_current < 0 ? -1 : 0;
+}
+
+/* A link file written whole under its final name inside a directory no
+ * reader sees yet (a new tag's temp directory). */
+static int link_in_new(struct put *p, const char *dir, struct err *e)
+{
+	struct buf tmp = BUF_INIT, dst = BUF_INIT;
+	int r = -1;
+
+	if (fs_mkdirs_into(dir, &p->b, e) < 0 ||
+	    fs_write_temp_into(dir, "link", p->link, strlen(p->link), &p->b, &tmp, e) < 0)
+		goto out;
+	if (buf_addf(&dst, "%s/link", dir) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (rename(tmp.s, dst.s) < 0) {
+		err_sys(e, "rename %s", dst.s);
+		goto out;
+	}
+	r = fs_batch_add(&p->b, dir, e);
+out:
+	buf_free(&tmp);
+	buf_free(&dst);
+	return r;
+}
+
+/* Step 1: every byte, in temp names. */
+static int write_bytes(struct put *p, const void *body, size_t len,
+		       struct err *e)
+{
+	struct buf tmpdir = BUF_INIT;
+	int r = -1;
+
+	if (!p->have_blob &&
+	    (store_berth_path(p->st, "tmp", &tmpdir, e) < 0 ||
+	     fs_mkdirs_into(tmpdir.s, &p->b, e) < 0 ||
+	     fs_write_temp_into(tmpdir.s, "blob", body, len, &p->b, &p->btmp, e) < 0 ||
+	     store_blob_dir(p->st, p->d, &p->bdir, e) < 0 ||
+	     store_blob_data(p->st, p->d, &p->bdata, e) < 0 ||
+	     fs_mkdirs_into(p->bdir.s, &p->b, e) < 0))
+		goto out;
+	if (!p->have_rev &&
+	    (fs_mkdirs_into(p->rdir.s, &p->b, e) < 0 ||
+	     fs_write_temp_into(p->rdir.s, "link", p->link, strlen(p->link), &p->b,
+				&p->rtmp, e) < 0))
+		goto out;
+	if (p->tag && p->tag_there) {
+		if (!p->have_index &&
+		    (fs_mkdirs_into(p->idir.s, &p->b, e) < 0 ||
+		     fs_write_temp_into(p->idir.s, "link", p->link, strlen(p->link),
+					&p->b, &p->itmp, e) < 0))
+			goto out;
+		if (!p->have_current &&
+		    (fs_mkdirs_into(p->cdir.s, &p->b, e) < 0 ||
+		     fs_write_temp_into(p->cdir.s, "link", p->link, strlen(p->link),
+					&p->b, &p->ctmp, e) < 0))
+			goto out;
+	} else if (p->tag) {
+		struct buf sub = BUF_INIT;
+
+		/* A new tag appears whole: built under a temp name, renamed
+		 * into place in step 4, so a listing never meets a tag
+		 * without its current link. */
+		if (fs_mkdirs_into(p->tags.s, &p->b, e) < 0)
+			goto out;
+		if (buf_addf(&p->newtag, "%s/.tmp-tag-XXXXXX", p->tags.s) < 0) {
+			err_sys(e, "out of memory");
+			goto out;
+		}
+		if (!mkdtemp(p->newtag.s)) {
+			err_sys(e, "mkdtemp in %s", p->tags.s);
+			buf_reset(&p->newtag);
+			goto out;
+		}
+		if (buf_addf(&sub, "%s/index/%s/%s", p->newtag.s,
+			     digest_alg_name(p->d->alg), p->d->hex) < 0) {
+			err_sys(e, "out of memory");
+			goto out;
+		}
+		r = link_in_new(p, sub.s, e);
+		buf_reset(&sub);
+		if (r == 0 && buf_addf(&sub, "%s/current", p->newtag.s) < 0)
+			r = err_sys(e, "out of memory");
+		if (r == 0)
+			r = link_in_new(p, sub.s, e);
+		buf_free(&sub);
+		if (r < 0)
+			goto out;
+		r = -1;
+	}
+	r = fs_batch_sync(&p->b, e);
+out:
+	buf_free(&tmpdir);
+	return r;
+}
+
+/* Renames the temp file tmp to dir/link and puts dir in the batch. 0,
+ * 1 when the temp file or the directory vanished (moved aside by gc, or
+ * the tag removed), so the step must be done the slow way, -1. */
+static int rename_link(struct put *p, struct buf *tmp, const char *dir,
+		       struct err *e)
+{
+	struct buf dst = BUF_INIT;
+	int r;
+
+	if (buf_addf(&dst, "%s/link", dir) < 0)
+		return err_sys(e, "out of memory");
+	r = rename(tmp->s, dst.s);
+	if (r < 0)
+		r = errno == ENOENT ? 1 : err_sys(e, "rename %s", dst.s);
+	else
+		r = fs_batch_add(&p->b, dir, e);
+	if (r != 0)
+		unlink(tmp->s);
+	buf_reset(tmp); /* renamed or gone: nothing to clean up */
+	buf_free(&dst);
+	return r;
+}
+
+/* Step 2: the blob. */
+static int name_blob(struct put *p, struct err *e)
+{
+	int t;
+
+	if (p->have_blob)
+		return 0;
+	if (link(p->btmp.s, p->bdata.s) == 0 || errno == EEXIST) {
+		/* An existing blob is never replaced, only touched. */
+		t = fs_touch(p->bdata.s, e);
+		if (t < 0)
+			return -1;
+		if (t > 0)
+			return fs_batch_add(&p->b, p->bdir.s, e) < 0 ? -1 :
+			       fs_batch_sync(&p->b, e);
+	} else if (errno != ENOENT) {
+		return err_sys(e, "link %s", p->bdata.s);
+	}
+	/* The directory was moved aside by a gc looking at its time. */
+	return store_blob_link(p->st, p->d, p->btmp.s, e);
+}
+
+/* Steps 3 and 4: the links. */
+static int name_links(struct put *p, struct err *e)
+{
+	int slow_rev = 0, slow_tag = 0, r;
+
+	if (!p->have_rev) {
+		r = rename_link(p, &p->rtmp, p->rdir.s, e);
+		if (r < 0)
+			return -1;
+		slow_rev = r;
+	}
+	if (p->tag && p->tag_there && !p->have_index) {
+		r = rename_link(p, &p->itmp, p->idir.s, e);
+		if (r < 0)
+			return -1;
+		slow_tag = r;
+	}
+	if (fs_batch_sync(&p->b, e) < 0 ||
+	    (slow_rev && store_link_add(p->st, p->name, STORE_REVISION, p->d, e) < 0))
+		return -1;
+	if (!p->tag)
+		return 0;
+	if (p->tag_there) {
+		if (!slow_tag && !p->have_current) {
+			r = rename_link(p, &p->ctmp, p->cdir.s, e);
+			if (r < 0)
+				return -1;
+			slow_tag = r;
+		}
+	} else if (rename(p->newtag.s, p->tdir.s) == 0) {
+		buf_reset(&p->newtag);
+		if (fs_batch_add(&p->b, p->tags.s, e) < 0)
+			return -1;
+	} else if (errno == EEXIST || errno == ENOTEMPTY || errno == ENOENT) {
+		slow_tag = 1; /* created (or its parent removed) meanwhile */
+	} else {
+		return err_sys(e, "rename %s", p->tdir.s);
+	}
+	if (fs_batch_sync(&p->b, e) < 0)
+		return -1;
+	return slow_tag ? store_tag_set(p->st, p->name, p->tag, p->d, e) : 0;
+}
+
+int store_manifest_put(const struct store *st, const char *name,
+		       const struct digest *d, const void *body, size_t len,
+		       const char *tag, struct err *e)
+{
+	struct put p;
+	struct err ie = ERR_INIT;
+	int r = -1;
+
+	memset(&p, 0, sizeof(p));
+	p.st = st;
+	p.name = name;
+	p.tag = tag;
+	p.d = d;
+	digest_format(d, p.link);
+	if (look(&p, e) == 0 && write_bytes(&p, body, len, e) == 0 &&
+	    name_blob(&p, e) == 0 && name_links(&p, e) == 0)
+		r = 0;
+	fs_batch_clear(&p.b);
+	/* Temp files and directories of ours that were not renamed. */
+	if (p.btmp.len)
+		unlink(p.btmp.s);
+	if (p.rtmp.len)
+		unlink(p.rtmp.s);
+	if (p.itmp.len)
+		unlink(p.itmp.s);
+	if (p.ctmp.len)
+		unlink(p.ctmp.s);
+	if (p.newtag.len)
+		fs_remove_tree(p.newtag.s, &ie);
+	buf_free(&p.btmp);
+	buf_free(&p.bdir);
+	buf_free(&p.bdata);
+	buf_free(&p.rdir);
+	buf_free(&p.rtmp);
+	buf_free(&p.tags);
+	buf_free(&p.tdir);
+	buf_free(&p.idir);
+	buf_free(&p.itmp);
+	buf_free(&p.cdir);
+	buf_free(&p.ctmp);
+	buf_free(&p.newtag);
+	return r;
+}
