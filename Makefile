@@ -131,7 +131,7 @@ fuzz: fuzz-build
 
 # A benchmark, not a test: Berth vs docker-registry vs nginx serving a file.
 bench: deps-test all
-	$(call need,wrk bc)
+	$(call need,wrk bc eatmydata)
 	@bash tests/bench.sh
 .PHONY: bench
 

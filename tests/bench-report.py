@@ -102,6 +102,17 @@ row("catalog page n=100, 100k repos", "catalog", None, "-", "<= 1 ms",
 row("tags page n=100, 10k tags", "tags", None, "-", "<= 1 ms",
     lambda b, r, c: None if b is None else b <= 1.0)
 
+ns, fl = med("mput", "berth-nosync"), med("fsync-floor", "disk")
+if ns and fl:
+    own = 1000.0 / ns
+    bound = 1000.0 / (own + 4 * fl)
+    r2 = med("mput", "r2")
+    print(f"manifest PUT bound: Berth without fsync {cell('mput', 'berth-nosync')} req/s = {own:.2f} ms of its own; "
+          f"one ordered durable step on this disk (rename + directory fsync) {cell('fsync-floor', 'disk')} ms; "
+          f"four steps: <= {bound:,.0f} req/s = {fmt(ratio(bound, r2))} r2")
+    print(f"  the file operations of one PUT (tests/bench-fsync): no fsync {cell('fsync-none', 'disk')} ms, "
+          f"one by one {cell('fsync-serial', 'disk')} ms, four steps {cell('fsync-steps', 'disk')} ms; "
+          f"cache flush {cell('fsync-flush', 'disk')} ms")
 print()
 print("ceilings: " + ", ".join(
     f"{n} {cell(t, s)} {units.get((t, s), '')}" for n, t, s in (

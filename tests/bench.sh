@@ -284,6 +284,25 @@ fi
 # directories: 30-90 s); BENCH_REBUILD_INDEX=1 times the rebuild.
 [ -n "${BENCH_REBUILD_INDEX:-}" ] && rm -rf "$BIG/docker/registry/v2/_berth"
 SB=$TOP/var/stack-$BN
+# --- The bound on manifest PUTs (docs/performance.md): Berth's own time
+# per PUT, measured with every fsync made a no-op (libeatmydata), and what
+# this disk charges for one ordered durable step (tests/bench-fsync.c).
+kill -TERM "$(cat "$SB/berth.pid")"; sleep 1
+LD_PRELOAD=$(ls /usr/lib/*/libeatmydata.so | head -1) \
+REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$OUT/berth-data spawn-fcgi -s "$SB/berth.sock" -M 0666 \
+	-P "$SB/berth.pid" -- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
+	-l "$SB/log/berth.log" >/dev/null
+sleep 1
+cc -std=c11 -O2 -o "$OUT/bench-fsync" "$TOP/tests/bench-fsync.c"
+for r in $(seq "$ROUNDS"); do
+	o=$(CFG=$DC wrk -t1 -c1 -d"${SECS}s" -s "$TOP/tests/bench-mput.lua" "$BU" 2>&1)
+	wrk_ok "$BU manifest PUTs without fsync" "$o" &&
+		rec mput berth-nosync "$r" "$(awk '/Requests\/sec/ {print $2}' <<<"$o")" req/s
+	mkdir -p "$OUT/fsync"
+	"$OUT/bench-fsync" "$OUT/fsync" 200 > "$OUT/fsync.out"
+	while read -r mode ms; do rec "fsync-$mode" disk "$r" "$ms" ms; done < "$OUT/fsync.out"
+	rm -rf "$OUT/fsync"
+done
 kill -TERM "$(cat "$SB/berth.pid")"; sleep 1
 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$BIG spawn-fcgi -s "$SB/berth.sock" -M 0666 \
 	-P "$SB/berth.pid" -- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
