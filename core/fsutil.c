@@ -308,11 +308,14 @@ int fs_read_file(const char *path, size_t max, struct buf *out, struct err *e)
 		return err_sys(e, "out of memory");
 	}
 	for (;;) {
+		size_t room;
+
 		if (buf_grow(out, 4096) < 0) {
 			close(fd);
 			return err_sys(e, "out of memory");
 		}
-		n = read(fd, out->s + out->len, out->cap - out->len - 1);
+		room = out->cap - out->len - 1;
+		n = read(fd, out->s + out->len, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -331,6 +334,11 @@ int fs_read_file(const char *path, size_t max, struct buf *out, struct err *e)
 				 path, max);
 			return -1;
 		}
+		/* All the size fstat gave, and less than there was room for:
+		 * the end of a regular file (no read of 0 bytes to see it;
+		 * that read is one system call of five on the hot path). */
+		if ((size_t)n < room && out->len - start >= (size_t)sb.st_size)
+			break;
 	}
 	close(fd);
 	return 1;
