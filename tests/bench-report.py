@@ -102,6 +102,12 @@ row("catalog page n=100, 100k repos", "catalog", None, "-", "<= 1 ms",
 row("tags page n=100, 10k tags", "tags", None, "-", "<= 1 ms",
     lambda b, r, c: None if b is None else b <= 1.0)
 
+for t, name in (("head", "HEAD blob"), ("manifest", "GET manifest")):
+    fn = med(t, "fcgi-null")
+    if fn:
+        print(f"FastCGI ceiling, {name}: a do-nothing libfcgi app in Berth's pool behind the same nginx "
+              f"{cell(t, 'fcgi-null')} req/s = {fmt(ratio(fn, med(t, 'nginx')), '')} of nginx's static rate, "
+              f"{fmt(ratio(fn, med(t, 'r2')))} r2; Berth = {fmt(ratio(med(t, 'berth'), fn), '')} of it")
 ns, fl = med("mput", "berth-nosync"), med("fsync-floor", "disk")
 if ns and fl:
     own = 1000.0 / ns

@@ -24,6 +24,7 @@ cleanup() {
 	for p in "${R2PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	[ -f "$OUT/front.pid" ] && kill "$(cat "$OUT/front.pid")" 2>/dev/null || true
 	[ -n "${PSSPID:-}" ] && kill "$PSSPID" 2>/dev/null || true
+	pkill -f "$OUT/bench-fcgi-null" 2>/dev/null || true
 	for p in $BP $BN $AP; do QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop $p || true; done
 	rm -rf "$SHM"
 }
@@ -288,6 +289,21 @@ SB=$TOP/var/stack-$BN
 # per PUT, measured with every fsync made a no-op (libeatmydata), and what
 # this disk charges for one ordered durable step (tests/bench-fsync.c).
 kill -TERM "$(cat "$SB/berth.pid")"; sleep 1
+# --- The ceiling of any FastCGI application here: a libfcgi loop that
+# answers every request with a fixed 200 and reads no disk
+# (tests/bench-fcgi-null.c), in Berth's pool shape on BN's socket, behind
+# the same nginx site: what nginx's per-request FastCGI work leaves.
+cc -std=c11 -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" -lfcgi
+rm -f "$SB/berth.sock"
+spawn-fcgi -s "$SB/berth.sock" -M 0666 -P "$OUT/null.pid" -- "$OUT/bench-fcgi-null" "${WORKERS:-4}" >/dev/null
+sleep 1
+for r in $(seq "$ROUNDS"); do
+	rec head fcgi-null "$r" "$(hrps "$BU/v2/bench/img/blobs/$DS")" req/s
+	rec manifest fcgi-null "$r" "$(rps "$BU/v2/bench/img/manifests/latest" -H "$ACC")" req/s
+done
+pkill -f "$OUT/bench-fcgi-null" || true
+sleep 1
+rm -f "$SB/berth.sock"
 LD_PRELOAD=$(ls /usr/lib/*/libeatmydata.so | head -1) \
 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$OUT/berth-data spawn-fcgi -s "$SB/berth.sock" -M 0666 \
 	-P "$SB/berth.pid" -- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
