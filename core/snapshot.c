@@ -128,6 +128,7 @@ int snapshot_page_mem(const char *data, size_t len, const struct timespec *mt,
 	hdr[nl - data] = 0;
 	if (sscanf(hdr, "berth-snapshot 1 %lld.%lld %zu %lld %lld", &sec, &nsec,
 		   &count, &built, &bytes) != 5 ||
+	    sec < 0 || built < 0 || /* so built - sec cannot overflow */
 	    sec != (long long)mt->tv_sec || nsec != (long long)mt->tv_nsec ||
 	    built - sec < SNAP_TRUST_AFTER || bytes != (long long)len ||
 	    data[len - 1] != '\n')

@@ -42,7 +42,8 @@ if [ -z "${TESTS:-}" ]; then
 		[ -x "$f" ] && [ -f "$f" ] || continue
 		t=$(basename "$f")
 		mkdir -p "tests/out/fuzz-$t"
-		if "$f" -max_total_time="${FUZZ_SECONDS:-8}" -max_len=65536 "tests/out/fuzz-$t" \
+		if "$f" -max_total_time="${FUZZ_SECONDS:-8}" -max_len=65536 \
+			-artifact_prefix="tests/out/fuzz-$t-" "tests/out/fuzz-$t" \
 			"tests/fuzz/corpus/$t" > "tests/out/fuzz-$t.log" 2>&1; then
 			echo "ok - fuzz $t: $(tail -1 "tests/out/fuzz-$t.log")"; pass=$((pass + 1))
 		else
