@@ -249,20 +249,35 @@ for r in $(seq "$ROUNDS"); do
 	rec push-chunked nginx "$r" "$(timed curl -s -o /dev/null --cacert "$CA" -H 'Transfer-Encoding: chunked' \
 		-T "$OUT/big" "$NU/sink/big")" MB/s
 	rm -f "$SHM/sink/big"
-	# 32 parallel pushes of distinct 4 MiB blobs (128 MiB in all).
+	# 32 parallel pushes of distinct 4 MiB blobs (128 MiB in all), from
+	# one client: one curl making the 32 POSTs at once, then one making
+	# the 32 PUTs at once (32 connections each). 64 curl processes, one
+	# per request, measured mostly their own start-up and TLS handshakes.
 	for u in berth r2; do
 		base=$BU; [ $u = r2 ] && base=$RU
 		mkdir -p "$OUT/par"
 		for i in $(seq 32); do head -c $((4 << 20)) /dev/urandom > "$OUT/par/$i"; done
 		for i in $(seq 32); do d "$OUT/par/$i" > "$OUT/par/$i.d"; done
-		pids=()
+		pargs=()
+		for i in $(seq 32); do pargs+=(-X POST "$base/v2/bench/img/blobs/uploads/"); done
 		t0=$(now)
-		for i in $(seq 32); do
-			put_mono "$base" "$OUT/par/$i" "$(cat "$OUT/par/$i.d")" > "$OUT/par/$i.code" &
-			pids+=($!)
-		done
-		wait "${pids[@]}"
-		rec par32 $u "$r" "$(mbps $((128 << 20)) "$t0" "$(now)")" MB/s
+		curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
+			-w '%header{location}\n' "${pargs[@]}" > "$OUT/par/locs" 2>/dev/null
+		pargs=()
+		i=0
+		while read -r l; do
+			i=$((i + 1))
+			pargs+=(-H 'Content-Type: application/octet-stream' -T "$OUT/par/$i"
+				"$(q "$(abs "$base" "$l")")digest=$(cat "$OUT/par/$i.d")")
+		done < "$OUT/par/locs"
+		curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
+			-w '%{http_code}\n' "${pargs[@]}" > "$OUT/par/codes" 2>/dev/null
+		t1=$(now)
+		if [ "$(grep -c '^201$' "$OUT/par/codes")" = 32 ]; then
+			rec par32 $u "$r" "$(mbps $((128 << 20)) "$t0" "$t1")" MB/s
+		else
+			echo "bench: $u parallel pushes: $(sort "$OUT/par/codes" | uniq -c | tr '\n' ' ')" >&2
+		fi
 		rm -rf "$OUT/par"
 	done
 	# Sequential PUTs of new manifests (one connection).
