@@ -335,13 +335,15 @@ for r in $(seq "$ROUNDS"); do
 	o=$(CFG=$DC wrk -t1 -c1 -d"${SECS}s" -s "$TOP/tests/bench-mput.lua" "$BU" 2>&1)
 	wrk_ok "$BU manifest PUTs without fsync" "$o" &&
 		rec mput berth-nosync "$r" "$(awk '/Requests\/sec/ {print $2}' <<<"$o")" req/s
+done
+[ -w /proc/sys/fs/aio-max-nr ] && echo "$AIOMAX" > /proc/sys/fs/aio-max-nr
+AIOMAX=
+for r in $(seq "$ROUNDS"); do
 	mkdir -p "$OUT/fsync"
 	"$OUT/bench-fsync" "$OUT/fsync" 200 > "$OUT/fsync.out"
 	while read -r mode ms; do rec "fsync-$mode" disk "$r" "$ms" ms; done < "$OUT/fsync.out"
 	rm -rf "$OUT/fsync"
 done
-[ -w /proc/sys/fs/aio-max-nr ] && echo "$AIOMAX" > /proc/sys/fs/aio-max-nr
-AIOMAX=
 kill -TERM "$(cat "$SB/berth.pid")"; sleep 1
 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$BIG spawn-fcgi -s "$SB/berth.sock" -M 0666 \
 	-P "$SB/berth.pid" -- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
