@@ -183,8 +183,10 @@ int fs_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int fs_write_temp(const char *dir, const char *prefix, const void *data,
-		  size_t len, enum fs_sync sync, struct buf *tmp, struct err *e)
+/* A new temp file dir/.tmp-<prefix>-XXXXXX holding data, still open:
+ * its fd, or -1 (nothing left behind). */
+static int temp_written(const char *dir, const char *prefix, const void *data,
+			size_t len, struct buf *tmp, struct err *e)
 {
 	int fd;
 
@@ -193,9 +195,24 @@ int fs_write_temp(const char *dir, const char *prefix, const void *data,
 	fd = mkostemp(tmp->s, O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(e, "create temp file in %s", dir);
-	if (fchmod(fd, 0644) < 0 || fs_write_all(fd, data, len) < 0 ||
-	    (sync == FS_DURABLE && fsync(fd) < 0)) {
+	if (fchmod(fd, 0644) < 0 || fs_write_all(fd, data, len) < 0) {
 		err_sys(e, "write %s", tmp->s);
+		close(fd);
+		unlink(tmp->s);
+		return -1;
+	}
+	return fd;
+}
+
+int fs_write_temp(const char *dir, const char *prefix, const void *data,
+		  size_t len, enum fs_sync sync, struct buf *tmp, struct err *e)
+{
+	int fd = temp_written(dir, prefix, data, len, tmp, e);
+
+	if (fd < 0)
+		return -1;
+	if (sync == FS_DURABLE && fsync(fd) < 0) {
+		err_sys(e, "fsync %s", tmp->s);
 		close(fd);
 		unlink(tmp->s);
 		return -1;
@@ -212,19 +229,10 @@ int fs_write_temp_into(const char *dir, const char *prefix, const void *data,
 		       size_t len, struct fs_batch *b, struct buf *tmp,
 		       struct err *e)
 {
-	int fd;
+	int fd = temp_written(dir, prefix, data, len, tmp, e);
 
-	if (buf_addf(tmp, "%s/.tmp-%s-XXXXXX", dir, prefix) < 0)
-		return err_sys(e, "out of memory");
-	fd = mkostemp(tmp->s, O_CLOEXEC);
 	if (fd < 0)
-		return err_sys(e, "create temp file in %s", dir);
-	if (fchmod(fd, 0644) < 0 || fs_write_all(fd, data, len) < 0) {
-		err_sys(e, "write %s", tmp->s);
-		close(fd);
-		unlink(tmp->s);
 		return -1;
-	}
 	if (fs_batch_add_fd(b, fd, tmp->s, e) < 0) {
 		unlink(tmp->s);
 		return -1;

@@ -80,8 +80,6 @@ static int lines_page(const struct lines *l, const char *last, size_t n,
 	}
 	for (p = lo; p < l->len; ) {
 		size_t ln;
-		char *copy;
-		int r;
 
 		if (line_at(l, p, p, &p, &ln) < 0)
 			return -2;
@@ -95,10 +93,7 @@ static int lines_page(const struct lines *l, const char *last, size_t n,
 			*more = 1;
 			break;
 		}
-		copy = strndup(l->s + p, ln);
-		r = copy ? strlist_add(out, copy) : -1;
-		free(copy);
-		if (r < 0)
+		if (strlist_addn(out, l->s + p, ln) < 0)
 			return -1;
 		count++;
 		have_prev = 1;
@@ -113,12 +108,11 @@ int snapshot_page_mem(const char *data, size_t len, const struct timespec *mt,
 		      const char *last, size_t n, struct strlist *out,
 		      int *more)
 {
-	struct strlist page = STRLIST_INIT;
+	size_t start = out->n, count;
 	long long sec, nsec, built, bytes;
 	char hdr[SNAP_HDR_MAX + 1];
 	const char *nl;
 	struct lines l;
-	size_t count, i;
 	int m = 0, r;
 
 	nl = len ? memchr(data, '\n', len < SNAP_HDR_MAX ? len : SNAP_HDR_MAX) : NULL;
@@ -137,20 +131,15 @@ int snapshot_page_mem(const char *data, size_t len, const struct timespec *mt,
 	l.len = len - (size_t)(l.s - data);
 	if (l.len == 0)
 		return count == 0;
-	r = lines_page(&l, last, n, &page, &m);
-	if (r == 0) {
-		for (i = 0; i < page.n && r == 0; i++)
-			if (strlist_add(out, page.items[i]) < 0)
-				r = -1;
-		if (r == 0) {
-			*more = m;
-			r = 1;
-		}
-	} else {
-		r = r == -1 ? -1 : 0;
+	r = lines_page(&l, last, n, out, &m);
+	if (r < 0) {
+		/* A damaged file leaves out as it was. */
+		while (out->n > start)
+			free(out->items[--out->n]);
+		return r == -1 ? -1 : 0;
 	}
-	strlist_free(&page);
-	return r;
+	*more = m;
+	return 1;
 }
 
 /* Pages from the cache file when it is usable: 1 paged, 0 not usable,

@@ -88,10 +88,11 @@ static int look(struct put *p, struct err *e)
 		return -1;
 	if (!p->tag)
 		return 0;
-	if (store_tags_dir(p->st, p->name, &p->tags, e) < 0 ||
-	    buf_addf(&p->tdir, "%s/%s", p->tags.s, p->tag) < 0 ||
+	if (store_tags_dir(p->st, p->name, &p->tags, e) < 0)
+		return -1;
+	if (buf_addf(&p->tdir, "%s/%s", p->tags.s, p->tag) < 0 ||
 	    buf_addf(&p->cdir, "%s/current", p->tdir.s) < 0)
-		return p->tags.s ? err_sys(e, "out of memory") : -1;
+		return err_sys(e, "out of memory");
 	r = fs_stat_dir(p->tdir.s, NULL, e);
 	if (r < 0)
 		return -1;
@@ -298,7 +299,12 @@ int store_manifest_put(const struct store *st, const char *name,
 		       const char *tag, struct err *e)
 {
 	struct put p;
+	struct buf *temps[] = { &p.btmp, &p.rtmp, &p.itmp, &p.ctmp };
+	struct buf *all[] = { &p.btmp, &p.bdir, &p.bdata, &p.rdir, &p.rtmp,
+			      &p.tags, &p.tdir, &p.idir, &p.itmp, &p.cdir,
+			      &p.ctmp, &p.newtag };
 	struct err ie = ERR_INIT;
+	size_t i;
 	int r = -1;
 
 	memset(&p, 0, sizeof(p));
@@ -312,27 +318,12 @@ int store_manifest_put(const struct store *st, const char *name,
 		r = 0;
 	fs_batch_clear(&p.b);
 	/* Temp files and directories of ours that were not renamed. */
-	if (p.btmp.len)
-		unlink(p.btmp.s);
-	if (p.rtmp.len)
-		unlink(p.rtmp.s);
-	if (p.itmp.len)
-		unlink(p.itmp.s);
-	if (p.ctmp.len)
-		unlink(p.ctmp.s);
+	for (i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
+		if (temps[i]->len)
+			unlink(temps[i]->s);
 	if (p.newtag.len)
 		fs_remove_tree(p.newtag.s, &ie);
-	buf_free(&p.btmp);
-	buf_free(&p.bdir);
-	buf_free(&p.bdata);
-	buf_free(&p.rdir);
-	buf_free(&p.rtmp);
-	buf_free(&p.tags);
-	buf_free(&p.tdir);
-	buf_free(&p.idir);
-	buf_free(&p.itmp);
-	buf_free(&p.cdir);
-	buf_free(&p.ctmp);
-	buf_free(&p.newtag);
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		buf_free(all[i]);
 	return r;
 }

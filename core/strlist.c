@@ -19,7 +19,7 @@ void strlist_free(struct strlist *l)
 	l->n = l->cap = 0;
 }
 
-int strlist_add(struct strlist *l, const char *s)
+int strlist_addn(struct strlist *l, const char *s, size_t n)
 {
 	char *c;
 
@@ -31,11 +31,16 @@ int strlist_add(struct strlist *l, const char *s)
 		l->items = p;
 		l->cap = cap;
 	}
-	c = strdup(s);
+	c = strndup(s, n);
 	if (!c)
 		return -1;
 	l->items[l->n++] = c;
 	return 0;
+}
+
+int strlist_add(struct strlist *l, const char *s)
+{
+	return strlist_addn(l, s, strlen(s));
 }
 
 static int cmp_str(const void *a, const void *b)
