@@ -5,13 +5,13 @@
  * another:
  *
  *   1. bytes: the manifest in a temp file (_berth/tmp), each link in a
- *      temp file beside its final name, every new directory, and for a new
- *      tag its whole directory under a temp name; fsync of each temp file
- *      and of each directory that gained an entry.
+ *      temp file beside its final name, every new directory; fsync of each
+ *      temp file and of each directory that gained an entry.
  *   2. the blob: link() of the bytes to blobs/.../data; fsync of its
  *      directory.
- *   3. the revision link and the tag's index link renamed into place;
- *      fsync of their directories.
+ *   3. the revision link and the tag's index link renamed into place, and
+ *      for a new tag its whole directory built under a temp name; fsync of
+ *      their directories and files.
  *   4. the tag: current/link renamed into place, or the new tag's
  *      directory renamed into tags/; fsync of that directory.
  *
@@ -167,38 +167,6 @@ static int write_bytes(struct put *p, const void *body, size_t len,
 		     fs_write_temp_into(p->cdir.s, "link", p->link, strlen(p->link),
 					&p->b, &p->ctmp, e) < 0))
 			goto out;
-	} else if (p->tag) {
-		struct buf sub = BUF_INIT;
-
-		/* A new tag appears whole: built under a temp name, renamed
-		 * into place in step 4, so a listing never meets a tag
-		 * without its current link. */
-		if (fs_mkdirs_into(p->tags.s, &p->b, e) < 0)
-			goto out;
-		if (buf_addf(&p->newtag, "%s/.tmp-tag-XXXXXX", p->tags.s) < 0) {
-			err_sys(e, "out of memory");
-			goto out;
-		}
-		if (!mkdtemp(p->newtag.s)) {
-			err_sys(e, "mkdtemp in %s", p->tags.s);
-			buf_reset(&p->newtag);
-			goto out;
-		}
-		if (buf_addf(&sub, "%s/index/%s/%s", p->newtag.s,
-			     digest_alg_name(p->d->alg), p->d->hex) < 0) {
-			err_sys(e, "out of memory");
-			goto out;
-		}
-		r = link_in_new(p, sub.s, e);
-		buf_reset(&sub);
-		if (r == 0 && buf_addf(&sub, "%s/current", p->newtag.s) < 0)
-			r = err_sys(e, "out of memory");
-		if (r == 0)
-			r = link_in_new(p, sub.s, e);
-		buf_free(&sub);
-		if (r < 0)
-			goto out;
-		r = -1;
 	}
 	r = fs_batch_sync(&p->b, e);
 out:
@@ -251,6 +219,45 @@ static int name_blob(struct put *p, struct err *e)
 	return store_blob_link(p->st, p->d, p->btmp.s, e);
 }
 
+/* A new tag appears whole: built under a temp name and renamed into place
+ * in step 4, so a listing never meets a tag without its current link. It
+ * is built in step 3, once the manifest's blob and revision link are
+ * there, so not even a temp tag names what does not exist yet (a crash
+ * leaves at worst a complete `.tmp-tag-*`, swept by gc). */
+static int build_new_tag(struct put *p, struct err *e)
+{
+	struct buf sub = BUF_INIT;
+	int r = -1;
+
+	if (fs_mkdirs_into(p->tags.s, &p->b, e) < 0)
+		goto out;
+	if (buf_addf(&p->newtag, "%s/.tmp-tag-XXXXXX", p->tags.s) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (!mkdtemp(p->newtag.s)) {
+		err_sys(e, "mkdtemp in %s", p->tags.s);
+		buf_reset(&p->newtag);
+		goto out;
+	}
+	if (buf_addf(&sub, "%s/index/%s/%s", p->newtag.s,
+		     digest_alg_name(p->d->alg), p->d->hex) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	if (link_in_new(p, sub.s, e) < 0)
+		goto out;
+	buf_reset(&sub);
+	if (buf_addf(&sub, "%s/current", p->newtag.s) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	r = link_in_new(p, sub.s, e);
+out:
+	buf_free(&sub);
+	return r;
+}
+
 /* Steps 3 and 4: the links. */
 static int name_links(struct put *p, struct err *e)
 {
@@ -268,8 +275,12 @@ static int name_links(struct put *p, struct err *e)
 			return -1;
 		slow_tag = r;
 	}
-	if (fs_batch_sync(&p->b, e) < 0 ||
-	    (slow_rev && store_link_add(p->st, p->name, STORE_REVISION, p->d, e) < 0))
+	if (slow_rev && (fs_batch_sync(&p->b, e) < 0 ||
+			 store_link_add(p->st, p->name, STORE_REVISION, p->d, e) < 0))
+		return -1;
+	if (p->tag && !p->tag_there && build_new_tag(p, e) < 0)
+		return -1;
+	if (fs_batch_sync(&p->b, e) < 0)
 		return -1;
 	if (!p->tag)
 		return 0;
