@@ -22,6 +22,7 @@
 
 #include "fsutil.h"
 #include "name.h"
+#include "sink.h"
 #include "banned.h"
 
 #define STATE_MAGIC "berth-upload 1\n"
@@ -35,7 +36,6 @@ struct upload {
 	struct buf data;   /* dir + "/data" */
 	int fd;
 	off_t offset;
-	off_t wb;          /* write-behind: first byte not yet sent to disk */
 	struct digest_hasher *h;
 	int spoiled;       /* an append failed: the hash state is not the file's */
 };
@@ -290,25 +290,20 @@ fail:
 int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 		  long long expect, struct err *e)
 {
-	char *chunk = malloc(CHUNK);
+	struct sink *k = NULL;
 	long long got = 0;
 	off_t start = u->offset;
 	int r = -1;
 
-	if (!chunk)
-		return err_sys(e, "out of memory");
 	if (u->spoiled) {
-		free(chunk);
 		errno = 0;
 		return err_sys(e, "append to a failed upload handle");
 	}
-	u->wb = u->offset; /* what is before it was fdatasync'd */
-	if (lseek(u->fd, u->offset, SEEK_SET) < 0) {
-		err_sys(e, "seek %s", u->data.s);
-		goto out;
-	}
+	if (sink_open(u->fd, u->data.s, u->offset, expect, &k, e) < 0)
+		return -1;
 	for (;;) {
-		size_t want = CHUNK;
+		size_t want;
+		char *p = sink_buf(k, &want);
 		long n;
 
 		if (expect >= 0) {
@@ -317,7 +312,7 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 			if ((long long)want > expect - got)
 				want = (size_t)(expect - got);
 		}
-		n = rd(ctx, chunk, want);
+		n = rd(ctx, p, want);
 		if (n < 0) {
 			err_set(e, ERR_BLOB_UPLOAD_INVALID,
 				"the request body was cut off");
@@ -331,17 +326,18 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 			}
 			break;
 		}
-		if (fs_write_all(u->fd, chunk, (size_t)n) < 0) {
-			err_sys(e, "write %s", u->data.s);
+		digest_hasher_update(u->h, p, (size_t)n);
+		if (sink_put(k, (size_t)n, e) < 0)
 			goto out;
-		}
-		digest_hasher_update(u->h, chunk, (size_t)n);
 		got += n;
 		u->offset += n;
-		fs_write_behind(u->fd, &u->wb, u->offset);
 	}
+	if (sink_finish(k, e) < 0)
+		goto out;
 	r = 0;
 out:
+	/* Before any cut: no write of this request may land after it. */
+	sink_free(k);
 	if (r < 0) {
 		/* The request is not part of the session: give its bytes
 		 * back now (a full disk needs the space), not at the next
@@ -352,7 +348,6 @@ out:
 			/* upload_open() cuts what follows the saved offset */
 		}
 	}
-	free(chunk);
 	return r;
 }
 

@@ -50,6 +50,7 @@ int main(void)
 	test_tags_page();
 	test_put();
 	test_fsbatch();
+	test_sink();
 	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

@@ -33,5 +33,6 @@ void test_snapshot(void);
 void test_tags_page(void);
 void test_put(void);
 void test_fsbatch(void);
+void test_sink(void);
 
 #endif
