@@ -49,6 +49,7 @@ struct sink {
 	off_t size;        /* the file's size as the sink last set it */
 #ifdef __linux__
 	aio_context_t ctx;
+	int own_ctx;       /* ctx is this sink's, not the process's */
 	struct iocb cb[2];
 #endif
 	int busy[2];       /* buffer i's direct write is in flight */
@@ -118,6 +119,56 @@ static int write_buffered(struct sink *s, const char *p, size_t len, off_t off,
 }
 
 #ifdef __linux__
+/* The process's AIO context, kept for the next body: io_destroy waits for
+ * an RCU grace period (~30 ms here), which 32 parallel 4 MiB pushes paid
+ * once each. A worker serves one request at a time, so a second sink at
+ * once (only in tests) makes and destroys its own. A forked child cannot
+ * use its parent's context and makes a new one. */
+static aio_context_t proc_ctx;
+static pid_t proc_ctx_pid;
+static int proc_ctx_busy;
+
+static int ctx_get(struct sink *s)
+{
+	pid_t me = getpid();
+
+	if (proc_ctx_pid != me) {
+		proc_ctx = 0;
+		proc_ctx_busy = 0;
+		if (syscall(SYS_io_setup, 2, &proc_ctx) < 0) {
+			proc_ctx = 0;
+			return -1;
+		}
+		proc_ctx_pid = me;
+	}
+	if (!proc_ctx_busy) {
+		proc_ctx_busy = 1;
+		s->ctx = proc_ctx;
+		return 0;
+	}
+	if (syscall(SYS_io_setup, 2, &s->ctx) < 0) {
+		s->ctx = 0;
+		return -1;
+	}
+	s->own_ctx = 1;
+	return 0;
+}
+
+/* Gives the context back; clean: nothing of this sink is in it any more. */
+static void ctx_put(struct sink *s, int clean)
+{
+	if (!s->ctx)
+		return;
+	if (s->own_ctx || !clean)
+		syscall(SYS_io_destroy, s->ctx); /* waits for what is in flight */
+	if (!s->own_ctx) {
+		if (!clean)
+			proc_ctx_pid = 0; /* the next sink makes a new one */
+		proc_ctx_busy = 0;
+	}
+	s->ctx = 0;
+}
+
 /* Opens the direct path on first use; 0 when it is not to be had here
  * (the caller writes through the page cache), -1 on an error that is. */
 static int direct_setup(struct sink *s, struct err *e)
@@ -138,10 +189,8 @@ static int direct_setup(struct sink *s, struct err *e)
 	if (posix_memalign(&p, SINK_ALIGN, SINK_PIECE))
 		return err_sys(e, "out of memory");
 	s->buf[1] = p;
-	if (syscall(SYS_io_setup, 2, &s->ctx) < 0) {
-		s->ctx = 0;
+	if (ctx_get(s) < 0)
 		return 0;
-	}
 	s->size = a.st_size;
 	s->direct = 1;
 	return 0;
@@ -291,11 +340,12 @@ void sink_free(struct sink *s)
 #ifdef __linux__
 	if (s->ctx) {
 		struct err ignore = ERR_INIT;
-		/* io_destroy also waits, but only after trying to cancel;
-		 * reaping first keeps the buffers' fate simple. */
+		/* Every write of this sink is waited for before the caller
+		 * may cut the file; one that cannot be waited for is left to
+		 * io_destroy, which waits for it. */
 		while ((s->busy[0] || s->busy[1]) && reap_one(s, &ignore) == 0)
 			;
-		syscall(SYS_io_destroy, s->ctx);
+		ctx_put(s, !s->busy[0] && !s->busy[1]);
 	}
 #endif
 	if (s->dfd >= 0)

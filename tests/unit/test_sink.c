@@ -3,7 +3,8 @@
  * file byte for byte and the file ends at the last byte; on a filesystem
  * with O_DIRECT the large ones go direct; a sink freed with writes in
  * flight lets the caller cut the file for good; a file that cannot be
- * written is an error, not a crash. */
+ * written is an error, not a crash; two sinks at once and one in a forked
+ * child each get an AIO context they can use. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "t.h"
 #include "../../core/sink.h"
@@ -105,6 +107,54 @@ void test_sink(void)
 	CHECK(run(dir, 4096, 2 * M, 1 << 20, 1, &d) && d == can_direct);
 	/* Past the 64 MiB the file is extended by at a time. */
 	CHECK(run(dir, 3, 70 * M + 1, 1 << 20, 0, &d) && d == can_direct);
+
+	/* Two sinks at once (the second makes its own AIO context), and
+	 * one in a forked child (which cannot use its parent's). */
+	{
+		char pa[512], pb[512];
+		struct sink *a = NULL, *b = NULL;
+		int fa, fb, i, ok = 1;
+		pid_t pid;
+		int wst = -1;
+
+		snprintf(pa, sizeof(pa), "%s/two-a", dir);
+		snprintf(pb, sizeof(pb), "%s/two-b", dir);
+		fa = open(pa, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		fb = open(pb, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		CHECK(fa >= 0 && fb >= 0 && sink_open(fa, pa, 0, -1, &a, &e) == 0 &&
+		      sink_open(fb, pb, 0, -1, &b, &e) == 0);
+		for (i = 0; i < 8 && a && b; i++) {
+			char *p = sink_buf(i & 1 ? b : a, &room);
+			memset(p, i & 1 ? 'b' : 'a', room);
+			ok &= sink_put(i & 1 ? b : a, room, &e) == 0;
+		}
+		CHECK(ok && a && b && sink_finish(a, &e) == 0 && sink_finish(b, &e) == 0);
+		CHECK(a && b && sink_went_direct(a) == can_direct && sink_went_direct(b) == can_direct);
+		sink_free(a);
+		sink_free(b);
+		CHECK(fstat(fa, &st) == 0 && st.st_size == 4 * M);
+		CHECK(fstat(fb, &st) == 0 && st.st_size == 4 * M);
+		pid = fork();
+		if (pid == 0) {
+			struct sink *c = NULL;
+			struct err ce = ERR_INIT;
+			int r = sink_open(fa, pa, 4 * M, -1, &c, &ce) == 0;
+			for (i = 0; i < 3 && r; i++) {
+				char *p = sink_buf(c, &room);
+				memset(p, 'c', room);
+				r = sink_put(c, room, &ce) == 0;
+			}
+			r = r && sink_finish(c, &ce) == 0 && sink_went_direct(c) == can_direct;
+			sink_free(c);
+			_exit(r ? 0 : 1);
+		}
+		CHECK(pid > 0 && waitpid(pid, &wst, 0) == pid && wst == 0);
+		CHECK(fstat(fa, &st) == 0 && st.st_size == 7 * M);
+		close(fa);
+		close(fb);
+		unlink(pa);
+		unlink(pb);
+	}
 
 	/* Freed with writes in flight: after sink_free the caller's cut
 	 * holds (no write lands after it). */
