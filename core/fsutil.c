@@ -168,10 +168,15 @@ void fs_write_behind(int fd, off_t *next, off_t end)
 
 int fs_write_all(int fd, const void *data, size_t len)
 {
+	return fs_pwrite_all(fd, data, len, -1);
+}
+
+int fs_pwrite_all(int fd, const void *data, size_t len, off_t off)
+{
 	const char *p = data;
 
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -179,6 +184,8 @@ int fs_write_all(int fd, const void *data, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
 	}
 	return 0;
 }

@@ -45,6 +45,8 @@ int fs_mkdirs_into(const char *path, struct fs_batch *b, struct err *e);
 int fs_fsync_dir(const char *dir, struct err *e);
 /* write(2) until all of data is written (EINTR and short writes). */
 int fs_write_all(int fd, const void *data, size_t len);
+/* The same at offset off (pwrite); off < 0: at the file offset (write). */
+int fs_pwrite_all(int fd, const void *data, size_t len, off_t off);
 /* A new temp file dir/.tmp-<prefix>-XXXXXX holding data (fsync'd with
  * FS_DURABLE); its path goes in tmp. */
 int fs_write_temp(const char *dir, const char *prefix, const void *data,

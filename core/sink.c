@@ -60,22 +60,6 @@ static size_t limit(const struct sink *s)
 	return SINK_PIECE - (size_t)(s->pos % SINK_ALIGN);
 }
 
-static int pwrite_all(int fd, const char *p, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 int sink_open(int fd, const char *path, off_t off, long long total,
 	      struct sink **out, struct err *e)
 {
@@ -111,7 +95,7 @@ int sink_went_direct(const struct sink *s)
 static int write_buffered(struct sink *s, const char *p, size_t len, off_t off,
 			  struct err *e)
 {
-	if (pwrite_all(s->fd, p, len, off) < 0)
+	if (fs_pwrite_all(s->fd, p, len, off) < 0)
 		return err_sys(e, "write %s", s->path);
 	if (off + (off_t)len > s->wb)
 		fs_write_behind(s->fd, &s->wb, off + (off_t)len);
