@@ -518,23 +518,120 @@ static int present(const char *path)
 	return stat(path, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
+/* The tests' way to widen the moments a writer can race a collector (as
+ * git has GIT_TEST_*): BERTH_TEST_ASIDE_HOLD_US microseconds between the
+ * first look at an item and its move aside, and before one found in use
+ * is put back, so writers meet the race every few requests instead of
+ * every few thousand. Unset, this is one getenv per process. */
+static void hold_aside(void)
+{
+	static long us = -1;
+
+	if (us < 0) {
+		const char *v = getenv("BERTH_TEST_ASIDE_HOLD_US");
+		us = v ? strtol(v, NULL, 10) : 0;
+		if (us < 0 || us > 1000000)
+			us = 0;
+	}
+	if (us)
+		usleep((useconds_t)us);
+}
+
+/* Links every file of aside into dir (one already there is the same
+ * content: both are named by a digest), fsyncs dir, removes aside. */
+static int merge_into(const char *aside, const char *dir, struct err *e)
+{
+	struct strlist names = STRLIST_INIT;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	size_t i;
+	int r = fs_list(aside, FS_LIST_NODOT, &names, e);
+
+	if (r <= 0)
+		return r < 0 ? -1 : 0; /* gone meanwhile: nothing to merge */
+	r = 0;
+	for (i = 0; i < names.n && r == 0; i++) {
+		buf_reset(&a);
+		buf_reset(&b);
+		if (buf_addf(&a, "%s/%s", aside, names.items[i]) < 0 ||
+		    buf_addf(&b, "%s/%s", dir, names.items[i]) < 0)
+			r = err_sys(e, "out of memory");
+		else if (link(a.s, b.s) < 0 && errno != EEXIST)
+			r = err_sys(e, "link back %s", b.s);
+	}
+	if (r == 0 && fs_fsync_dir(dir, e) == 0)
+		r = fs_remove_tree(aside, e);
+	else
+		r = -1;
+	strlist_free(&names);
+	buf_free(&a);
+	buf_free(&b);
+	return r;
+}
+
+int fs_put_back(const char *dir, const char *name, struct err *e)
+{
+	struct buf from = BUF_INIT, to = BUF_INIT;
+	int r = -1, tries;
+
+	if (buf_addf(&from, "%s/%s", dir, name) < 0 ||
+	    buf_addf(&to, "%s/.gc-%s", dir, name) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	for (tries = 0; tries < 5; tries++) {
+		if (rename(to.s, from.s) == 0) {
+			r = fs_fsync_dir(dir, e);
+			goto out;
+		}
+		if (errno == ENOENT) {
+			r = 0; /* put back by another collector */
+			goto out;
+		}
+		if (errno != ENOTEMPTY && errno != EEXIST) {
+			err_sys(e, "rename back %s", to.s);
+			goto out;
+		}
+		/* A writer made the directory anew meanwhile: what was aside
+		 * goes into it. Should the writer's directory vanish too
+		 * (another collector moving it aside), rename again. */
+		r = merge_into(to.s, from.s, e);
+		if (r == 0 || errno != ENOENT)
+			goto out;
+	}
+	err_sys(e, "rename back %s", to.s);
+out:
+	buf_free(&from);
+	buf_free(&to);
+	return r;
+}
+
 int fs_remove_aside(const char *dir, const char *name, const char *check,
 		    double grace, time_t now, int dry_run, struct err *e)
 {
-	struct buf from = BUF_INIT, to = BUF_INIT, chk = BUF_INIT;
+	struct buf from = BUF_INIT, to = BUF_INIT, chk = BUF_INIT, here = BUF_INIT;
 	int r = -1;
 
 	if (buf_addf(&from, "%s/%s", dir, name) < 0 ||
 	    buf_addf(&to, "%s/.gc-%s", dir, name) < 0 ||
-	    buf_addf(&chk, "%s/%s", dry_run ? from.s : to.s, check) < 0) {
+	    buf_addf(&here, "%s/%s", from.s, check) < 0 ||
+	    buf_addf(&chk, "%s/%s", to.s, check) < 0) {
 		err_sys(e, "out of memory");
 		goto out;
 	}
-	if (dry_run) {
-		r = !fs_recent(chk.s, grace, now) &&
-		    !(!present(chk.s) && fs_recent(from.s, grace, now));
+	/* What is in use is left where it is: moved aside, even for a
+	 * moment, it is absent to every reader (a pull's 404, a manifest
+	 * PUT's unknown blob). Only what looks idle is moved, to look again
+	 * where no writer can touch it unseen. */
+	if (fs_recent(here.s, grace, now) ||
+	    (!present(here.s) && fs_recent(from.s, grace, now))) {
+		r = 0;
 		goto out;
 	}
+	if (dry_run) {
+		r = 1;
+		goto out;
+	}
+	hold_aside();
 	if (rename(from.s, to.s) < 0) {
 		r = errno == ENOENT ? 0 : err_sys(e, "rename %s", from.s);
 		goto out;
@@ -544,9 +641,8 @@ int fs_remove_aside(const char *dir, const char *name, const char *check,
 	 * depends on it. */
 	if (fs_recent(chk.s, grace, now) ||
 	    (!present(chk.s) && fs_recent(to.s, grace, now))) {
-		if (rename(to.s, from.s) < 0 && errno != ENOTEMPTY && errno != EEXIST)
-			err_sys(e, "rename back %s", to.s);
-		r = 0;
+		hold_aside();
+		r = fs_put_back(dir, name, e);
 		goto out;
 	}
 	r = fs_remove_tree(to.s, e) < 0 ? -1 : 1;
@@ -554,6 +650,7 @@ out:
 	buf_free(&from);
 	buf_free(&to);
 	buf_free(&chk);
+	buf_free(&here);
 	return r;
 }
 

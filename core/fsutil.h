@@ -101,14 +101,20 @@ int fs_remove_tree(const char *path, struct err *e);
  * cannot be read (an unreadable item is never old enough to remove);
  * 0 when it is older or absent. */
 int fs_recent(const char *path, double grace, time_t now);
-/* Removes dir/name unless it was touched within grace seconds: renames
- * it to dir/.gc-<name>, re-checks the mtime of check (a path relative to
- * it, e.g. "data"), and puts it back when that was touched meanwhile or,
- * check being absent, when the directory itself is recent (a writer is
- * filling it). 1 removed (with dry_run: would be), 0 kept or already
- * gone, -1 error. */
+/* Removes dir/name unless it is in use: check (a path relative to it,
+ * e.g. "data") touched within grace seconds or, check being absent, the
+ * directory itself recent (a writer is filling it). What is in use is not
+ * moved at all; what looks idle is renamed to dir/.gc-<name>, looked at
+ * again there (a writer may have touched it between the look and the
+ * rename) and put back (fs_put_back) when it turns out in use. 1 removed
+ * (with dry_run: would be), 0 kept or already gone, -1 error. */
 int fs_remove_aside(const char *dir, const char *name, const char *check,
 		    double grace, time_t now, int dry_run, struct err *e);
+/* Puts dir/.gc-<name> back as dir/name; when a writer has made dir/name
+ * anew meanwhile, links what it lacks into it and removes the aside copy
+ * (both are named by the same digest). 0 (also when there is nothing to
+ * put back), -1 when it stays aside. */
+int fs_put_back(const char *dir, const char *name, struct err *e);
 /* The digest (alg) of a file's bytes, read 1 MiB at a time: 1, 0, -1. */
 int fs_hash_file(const char *path, enum digest_alg alg, struct digest *out,
 		 struct err *e);

@@ -242,10 +242,15 @@ int store_each_referrer(const struct store *st, const char *name,
 
 /* ---- crash leftovers ---- */
 
-/* Removes .tmp-* (a write that died), .deleted-* (a tag delete that died)
- * and .gc-* (a collection that died) anywhere in the store when older
- * than grace; say gets each one's name relative to the root, *count the
- * number (with dry_run nothing is removed). */
+/* Removes .tmp-* (a write that died) and .deleted-* (a tag delete that
+ * died) anywhere in the store when older than grace, and puts back .gc-*
+ * (what a collection that died had moved aside: it may have been putting
+ * it back); say gets each one's name relative to the root, *count the
+ * number (with dry_run nothing is changed). */
+/* Puts back every .gc-* in the store, whatever its age: a collection
+ * first undoes what one that died left aside, so that it sees the whole
+ * store (a manifest away is a manifest whose layers nobody marks). */
+int store_put_back_aside(const struct store *st, struct err *e);
 int store_sweep_leftovers(const struct store *st, double grace, time_t now,
 			  int dry_run, void (*say)(void *ctx, const char *rel),
 			  void *ctx, long *count, struct err *e);

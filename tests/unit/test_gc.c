@@ -166,6 +166,42 @@ void test_gc(void)
 	CHECK(fsck_run(&t.st, 0, NULL, NULL, &fs, &e) == 0 && fs.problems == 0);
 	done(&t);
 
+	/* A collector died with the tagged manifest moved aside: the next
+	 * one puts it back before it marks, so its blobs stay. */
+	make(&t, 0);
+	{
+		struct buf a = BUF_INIT, b = BUF_INIT;
+		path_of(&t, &t.man, &p);
+		*strrchr(p.s, '/') = 0;              /* .../<hex> */
+		buf_addf(&a, "%s", p.s);
+		*strrchr(a.s, '/') = 0;              /* .../<xx> */
+		buf_addf(&b, "%s/.gc-%s", a.s, t.man.hex);
+		CHECK(rename(p.s, b.s) == 0 && !blob_there(&t, &t.man));
+		CHECK(gc(&t, 1, &s, &e) == 0 && s.blobs == 1 && s.manifests == 0);
+		CHECK(blob_there(&t, &t.man) && blob_there(&t, &t.cfg) &&
+		      blob_there(&t, &t.layer) && layer_link_there(&t, "r", &t.layer));
+		CHECK(!blob_there(&t, &t.orphan));
+
+		/* A writer made the directory anew while the layer was
+		 * aside: what was aside goes into it. */
+		path_of(&t, &t.layer, &p);
+		*strrchr(p.s, '/') = 0;
+		buf_reset(&a);
+		buf_addf(&a, "%s", p.s);
+		*strrchr(a.s, '/') = 0;
+		buf_reset(&b);
+		buf_addf(&b, "%s/.gc-%s", a.s, t.layer.hex);
+		CHECK(rename(p.s, b.s) == 0 && mkdir(p.s, 0755) == 0);
+		CHECK(fs_put_back(a.s, t.layer.hex, &e) == 0);
+		CHECK(blob_there(&t, &t.layer) && access(b.s, F_OK) < 0);
+		/* Nothing aside: nothing to do. */
+		CHECK(fs_put_back(a.s, t.layer.hex, &e) == 0 && blob_there(&t, &t.layer));
+		CHECK(fsck_run(&t.st, 0, NULL, NULL, &fs, &e) == 0 && fs.problems == 0);
+		buf_free(&a);
+		buf_free(&b);
+	}
+	done(&t);
+
 	/* The tagged manifest's data is a directory (EISDIR). */
 	make(&t, 0);
 	path_of(&t, &t.man, &p);
