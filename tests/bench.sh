@@ -195,6 +195,10 @@ pull() { # pull URL [curl args]: MB/s of one GET of the big blob
 	t1=$(now)
 	mbps $((BIGMB << 20)) "$t0" "$t1"
 }
+drop_caches() { # every clean page out of the page cache (root only)
+	sync
+	{ echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null
+}
 forget() { # forget DATA: the big blob and the bench repository, for a fresh push
 	rm -rf "$1/docker/registry/v2/blobs/sha256/${DB:7:2}/${DB#sha256:}"
 	sync
@@ -237,10 +241,24 @@ for r in $(seq "$ROUNDS"); do
 	rec manifest r2 "$r" "$(rps "$RU/v2/bench/img/manifests/latest" -H "$ACC")" req/s
 	rec manifest r2-auth "$r" "$(rps "$RA/v2/bench/img/manifests/latest" -H "$AUTH" -H "$ACC")" req/s
 	rec manifest nginx "$r" "$(rps "$NU/manifest")" req/s
-	# Pull the big blob.
-	rec pull berth "$r" "$(pull "$BU/v2/bench/img/blobs/$DB" -L)" MB/s
-	rec pull r2 "$r" "$(pull "$RU/v2/bench/img/blobs/$DB" -L)" MB/s
-	rec pull nginx "$r" "$(pull "$NU/big")" MB/s
+	# Pull the big blob from the disk, then the same again from the page
+	# cache, each server against nginx's sendfile in the same state. A
+	# blob Berth has just received is not in the page cache (core/sink.c
+	# writes bodies around it), registry:2's is: the first pull of each
+	# comes after every cache was dropped.
+	for u in berth r2 nginx; do
+		case $u in
+		berth) url=$BU/v2/bench/img/blobs/$DB ;;
+		r2) url=$RU/v2/bench/img/blobs/$DB ;;
+		nginx) url=$NU/big ;;
+		esac
+		if drop_caches; then
+			rec pull-cold $u "$r" "$(pull "$url" -L)" MB/s
+		else
+			pull "$url" -L >/dev/null
+		fi
+		rec pull $u "$r" "$(pull "$url" -L)" MB/s
+	done
 	# Push it, fsynced by Berth (registry:2 does not fsync).
 	forget "$OUT/berth-data"
 	rec push-mono berth "$r" "$(timed put_mono "$BU" "$OUT/big" "$DB")" MB/s
@@ -259,13 +277,18 @@ for r in $(seq "$ROUNDS"); do
 	# one client: one curl making the 32 POSTs at once, then one making
 	# the 32 PUTs at once (32 connections each). 64 curl processes, one
 	# per request, measured mostly their own start-up and TLS handshakes.
-	for u in berth r2; do
+	# The ceiling: the same two rounds against nginx, a static GET of the
+	# small file for each POST and a PUT into its tmpfs sink for each push.
+	for u in berth r2 nginx; do
 		base=$BU; [ $u = r2 ] && base=$RU
 		mkdir -p "$OUT/par"
 		for i in $(seq 32); do head -c $((4 << 20)) /dev/urandom > "$OUT/par/$i"; done
 		for i in $(seq 32); do d "$OUT/par/$i" > "$OUT/par/$i.d"; done
 		pargs=()
-		for i in $(seq 32); do pargs+=(-X POST "$base/v2/bench/img/blobs/uploads/"); done
+		for i in $(seq 32); do
+			if [ $u = nginx ]; then pargs+=("$NU/small"); else
+				pargs+=(-X POST "$base/v2/bench/img/blobs/uploads/"); fi
+		done
 		t0=$(now)
 		curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
 			-w '%header{location}\n' "${pargs[@]}" > "$OUT/par/locs" 2>/dev/null
@@ -273,12 +296,17 @@ for r in $(seq "$ROUNDS"); do
 		i=0
 		while read -r l; do
 			i=$((i + 1))
-			pargs+=(-H 'Content-Type: application/octet-stream' -T "$OUT/par/$i"
-				"$(q "$(abs "$base" "$l")")digest=$(cat "$OUT/par/$i.d")")
+			if [ $u = nginx ]; then
+				pargs+=(-T "$OUT/par/$i" "$NU/sink/par-$i")
+			else
+				pargs+=(-H 'Content-Type: application/octet-stream' -T "$OUT/par/$i"
+					"$(q "$(abs "$base" "$l")")digest=$(cat "$OUT/par/$i.d")")
+			fi
 		done < "$OUT/par/locs"
 		curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
 			-w '%{http_code}\n' "${pargs[@]}" > "$OUT/par/codes" 2>/dev/null
 		t1=$(now)
+		rm -f "$SHM"/sink/par-*
 		if [ "$(grep -c '^201$' "$OUT/par/codes")" = 32 ]; then
 			rec par32 $u "$r" "$(mbps $((128 << 20)) "$t0" "$t1")" MB/s
 		else
