@@ -286,7 +286,8 @@ for r in $(seq "$ROUNDS"); do
 		for i in $(seq 32); do d "$OUT/par/$i" > "$OUT/par/$i.d"; done
 		pargs=()
 		for i in $(seq 32); do
-			if [ $u = nginx ]; then pargs+=("$NU/small"); else
+			# (-o applies to one URL: each GET gets its own)
+			if [ $u = nginx ]; then pargs+=(-o /dev/null "$NU/small"); else
 				pargs+=(-X POST "$base/v2/bench/img/blobs/uploads/"); fi
 		done
 		t0=$(now)
@@ -297,7 +298,7 @@ for r in $(seq "$ROUNDS"); do
 		while read -r l; do
 			i=$((i + 1))
 			if [ $u = nginx ]; then
-				pargs+=(-T "$OUT/par/$i" "$NU/sink/par-$i")
+				pargs+=(-o /dev/null -T "$OUT/par/$i" "$NU/sink/par-$i")
 			else
 				pargs+=(-H 'Content-Type: application/octet-stream' -T "$OUT/par/$i"
 					"$(q "$(abs "$base" "$l")")digest=$(cat "$OUT/par/$i.d")")
