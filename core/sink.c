@@ -55,6 +55,41 @@ struct sink {
 	int busy[2];       /* buffer i's direct write is in flight */
 };
 
+/* The process's two piece buffers, kept for the next body like the AIO
+ * context: fresh 1 MiB allocations are mmapped by malloc and faulted in
+ * page by page (512 faults and 2 MiB of zeroing per request). A worker
+ * holds them whether it serves one push or none; the pool's PSS counts
+ * them once (docs/performance.md). */
+static void *spare[2];
+
+static void *buf_get(void)
+{
+	void *p = NULL;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (spare[i]) {
+			p = spare[i];
+			spare[i] = NULL;
+			return p;
+		}
+	return posix_memalign(&p, SINK_ALIGN, SINK_PIECE) ? NULL : p;
+}
+
+static void buf_put(void *p)
+{
+	int i;
+
+	if (!p)
+		return;
+	for (i = 0; i < 2; i++)
+		if (!spare[i]) {
+			spare[i] = p;
+			return;
+		}
+	free(p);
+}
+
 static size_t limit(const struct sink *s)
 {
 	return SINK_PIECE - (size_t)(s->pos % SINK_ALIGN);
@@ -64,9 +99,9 @@ int sink_open(int fd, const char *path, off_t off, long long total,
 	      struct sink **out, struct err *e)
 {
 	struct sink *s = calloc(1, sizeof(*s));
-	void *b;
+	void *b = s ? buf_get() : NULL;
 
-	if (!s || posix_memalign(&b, SINK_ALIGN, SINK_PIECE)) {
+	if (!b) {
 		free(s);
 		return err_sys(e, "out of memory");
 	}
@@ -170,7 +205,7 @@ static int direct_setup(struct sink *s, struct err *e)
 		return err_sys(e, "stat %s", s->path);
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		return 0;
-	if (posix_memalign(&p, SINK_ALIGN, SINK_PIECE))
+	if (!(p = buf_get()))
 		return err_sys(e, "out of memory");
 	s->buf[1] = p;
 	if (ctx_get(s) < 0)
@@ -334,7 +369,9 @@ void sink_free(struct sink *s)
 #endif
 	if (s->dfd >= 0)
 		close(s->dfd);
-	free(s->buf[0]);
-	free(s->buf[1]);
+	/* No write of them is in flight any more: reaped above, or waited
+	 * for by io_destroy in ctx_put(). */
+	buf_put(s->buf[0]);
+	buf_put(s->buf[1]);
 	free(s);
 }
