@@ -393,8 +393,9 @@ int gc_run(const struct store *st, const struct gc_opts *o,
 	if (o->collect) {
 		/* What a collector that died left aside first: a manifest
 		 * away is one whose blobs nobody would mark. */
-		if ((!o->dry_run && store_put_back_aside(st, e) < 0) || mark(&g) < 0 || sweep_manifests(&g) < 0 || store_each_blob(st, sweep_blob, &g, e) < 0 ||
-		    sweep_links(&g) < 0 ||
+		if ((!o->dry_run && store_put_back_aside(st, e) < 0) ||
+		    mark(&g) < 0 || sweep_manifests(&g) < 0 ||
+		    store_each_blob(st, sweep_blob, &g, e) < 0 || sweep_links(&g) < 0 ||
 		    store_sweep_leftovers(st, o->grace, g.now, o->dry_run, say_leftover,
 					  &g, &stats->temps, e) < 0)
 			goto out;

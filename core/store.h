@@ -243,10 +243,9 @@ int store_each_referrer(const struct store *st, const char *name,
 /* ---- crash leftovers ---- */
 
 /* Removes .tmp-* (a write that died) and .deleted-* (a tag delete that
- * died) anywhere in the store when older than grace, and puts back .gc-*
- * (what a collection that died had moved aside: it may have been putting
- * it back); say gets each one's name relative to the root, *count the
- * number (with dry_run nothing is changed). */
+ * died) anywhere in the store when older than grace; say gets each one's
+ * name relative to the root, *count the number (with dry_run nothing is
+ * changed). .gc-* is left to store_put_back_aside(). */
 /* Puts back every .gc-* in the store, whatever its age: a collection
  * first undoes what one that died left aside, so that it sees the whole
  * store (a manifest away is a manifest whose layers nobody marks). */

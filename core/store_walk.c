@@ -411,8 +411,7 @@ struct sweep {
 
 static int leftover(const char *n)
 {
-	return !strncmp(n, ".tmp-", 5) || !strncmp(n, ".deleted-", 9) ||
-	       !strncmp(n, ".gc-", 4);
+	return !strncmp(n, ".tmp-", 5) || !strncmp(n, ".deleted-", 9);
 }
 
 static int sweep_dir(struct sweep *s, struct buf *path, int depth)
@@ -436,27 +435,19 @@ static int sweep_dir(struct sweep *s, struct buf *path, int depth)
 			r = err_sys(s->e, "out of memory");
 			break;
 		}
-		if (s->put_back_only) {
-			if (!strncmp(n, ".gc-", 4)) {
+		if (!strncmp(n, ".gc-", 4)) {
+			/* Aside by a collector that died: only ever put back
+			 * (store_put_back_aside), never removed. */
+			if (s->put_back_only) {
 				buf_truncate(path, keep);
 				r = fs_put_back(path->s, n + 4, s->e);
-			} else if (n[0] != '.' && fs_stat_dir(path->s, &mt, &ie) > 0) {
-				r = sweep_dir(s, path, depth + 1);
 			}
-		} else if (leftover(n)) {
+		} else if (!s->put_back_only && leftover(n)) {
 			if (!fs_recent(path->s, s->grace, s->now)) {
 				if (s->say)
 					s->say(s->ctx, path->s + strlen(s->st->root) + 1);
 				(*s->count)++;
-				/* What a collector that died left aside goes back:
-				 * it may have been on its way back (in use), and
-				 * the next run decides again. */
-				if (s->dry_run)
-					;
-				else if (!strncmp(n, ".gc-", 4)) {
-					buf_truncate(path, keep);
-					r = fs_put_back(path->s, n + 4, s->e);
-				} else
+				if (!s->dry_run)
 					r = fs_remove_tree(path->s, s->e);
 			}
 		} else if (n[0] != '.' && fs_stat_dir(path->s, &mt, &ie) > 0) {
@@ -469,33 +460,33 @@ out:
 	return r;
 }
 
+/* The walk of the whole store, from its root. */
+static int sweep_root(struct sweep *s)
+{
+	struct buf p = BUF_INIT;
+	int r = store_path(s->st, &p, s->e, "%s", "");
+
+	if (r == 0) {
+		buf_truncate(&p, p.len - 1); /* the root, without the '/' */
+		r = sweep_dir(s, &p, 0);
+	}
+	buf_free(&p);
+	return r;
+}
+
 int store_sweep_leftovers(const struct store *st, double grace, time_t now,
 			  int dry_run, void (*say)(void *ctx, const char *rel),
 			  void *ctx, long *count, struct err *e)
 {
 	struct sweep s = { st, grace, now, dry_run, say, ctx, count, 0, e };
-	struct buf p = BUF_INIT;
-	int r = store_path(st, &p, e, "%s", "");
 
-	if (r == 0) {
-		buf_truncate(&p, p.len - 1); /* the root, without the '/' */
-		r = sweep_dir(&s, &p, 0);
-	}
-	buf_free(&p);
-	return r;
+	return sweep_root(&s);
 }
 
 int store_put_back_aside(const struct store *st, struct err *e)
 {
 	long count = 0;
 	struct sweep s = { st, 0, 0, 0, NULL, NULL, &count, 1, e };
-	struct buf p = BUF_INIT;
-	int r = store_path(st, &p, e, "%s", "");
 
-	if (r == 0) {
-		buf_truncate(&p, p.len - 1);
-		r = sweep_dir(&s, &p, 0);
-	}
-	buf_free(&p);
-	return r;
+	return sweep_root(&s);
 }
