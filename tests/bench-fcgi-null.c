@@ -1,16 +1,28 @@
 /*
  * bench-fcgi-null: the least a FastCGI application behind nginx can do
  * per request, for make bench: libfcgi's accept loop answering every
- * request with a fixed 200 (headers like a blob HEAD; for GET a body the
- * size of a small manifest), reading nothing from any disk. Run in the
- * same pool shape as Berth (spawn-fcgi, N processes on the same socket),
- * its rate is the ceiling of any FastCGI registry on this machine: what
- * nginx's per-request FastCGI work (a new unix-socket connection, the
- * params, the response parsing) and libfcgi leave.
+ * request with a fixed answer, in the same pool shape as Berth
+ * (spawn-fcgi, N processes on the same socket), so its rates are the
+ * ceilings of any FastCGI registry on this machine: what nginx's
+ * per-request FastCGI work (a new unix-socket connection, the params, the
+ * response parsing, the body's records) and libfcgi leave.
  *
- * Usage: spawn-fcgi -s SOCK -- bench-fcgi-null N   (N processes)
+ *   HEAD, GET   200 with headers like a blob HEAD (for GET a body the size
+ *               of a small manifest), reading nothing from any disk;
+ *   POST        202 with a Location, as a blob upload's start;
+ *   PUT, PATCH  the body read through libfcgi (1 MiB at a time, as Berth
+ *               reads it) and thrown away, then 201. With DIR, written
+ *               instead to a new file in DIR and made durable the
+ *               cheapest correct way (write, fdatasync, fsync of DIR):
+ *               what a registry that hashes nothing and names nothing
+ *               pays for a durable body.
+ *
+ * Usage: spawn-fcgi -s SOCK -- bench-fcgi-null N [DIR]   (N processes)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <fcgiapp.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -22,13 +34,72 @@ static const char HEAD[] =
 	"Content-Length: 512\r\n"
 	"Docker-Content-Digest: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
 	"\r\n";
+static const char POSTED[] =
+	"Status: 202 Accepted\r\n"
+	"Location: /v2/bench/img/blobs/uploads/null\r\n"
+	"Content-Length: 0\r\n"
+	"\r\n";
+static const char CREATED[] =
+	"Status: 201 Created\r\n"
+	"Content-Length: 0\r\n"
+	"\r\n";
+static const char FAILED[] =
+	"Status: 500 Internal Server Error\r\n"
+	"Content-Length: 0\r\n"
+	"\r\n";
+
+/* The body into DIR/<pid>-<n>, durable; or read and dropped (dir NULL).
+ * Returns 0, or -1 when a step failed (the answer is then a 500, which
+ * make bench reports instead of a figure). */
+static int null_take(FCGX_Request *r, const char *dir, int dfd, char *buf, size_t len)
+{
+	static unsigned long n;
+	char path[4096];
+	int fd = -1, got, rc = 0;
+
+	if (dir) {
+		snprintf(path, sizeof(path), "%s/%ld-%lu", dir, (long)getpid(), n++);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			rc = -1;
+	}
+	while ((got = FCGX_GetStr(buf, (int)len, r->in)) > 0) {
+		char *p = buf;
+
+		while (fd >= 0 && got > 0) {
+			ssize_t w = write(fd, p, (size_t)got);
+
+			if (w < 0) {
+				rc = -1;
+				break;
+			}
+			p += w;
+			got -= (int)w;
+		}
+	}
+	if (fd >= 0) {
+		if (fdatasync(fd) < 0 || fsync(dfd) < 0)
+			rc = -1;
+		if (close(fd) < 0)
+			rc = -1;
+	}
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 1, i;
-	char body[512];
+	int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 1, i, dfd = -1;
+	const char *dir = argc > 2 ? argv[2] : NULL;
+	size_t len = 1 << 20;
+	char body[512], *buf = malloc(len);
 	FCGX_Request r;
 
+	if (!buf)
+		return 1;
+	if (dir && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		perror(dir);
+		return 1;
+	}
 	memset(body, 'x', sizeof(body));
 	for (i = 1; i < n; i++)
 		if (fork() == 0)
@@ -38,9 +109,20 @@ int main(int argc, char **argv)
 	while (FCGX_Accept_r(&r) >= 0) {
 		const char *m = FCGX_GetParam("REQUEST_METHOD", r.envp);
 
-		FCGX_PutStr(HEAD, (int)sizeof(HEAD) - 1, r.out);
-		if (m && strcmp(m, "HEAD"))
-			FCGX_PutStr(body, (int)sizeof(body), r.out);
+		if (!m)
+			m = "GET";
+		if (!strcmp(m, "POST")) {
+			FCGX_PutStr(POSTED, (int)sizeof(POSTED) - 1, r.out);
+		} else if (!strcmp(m, "PUT") || !strcmp(m, "PATCH")) {
+			if (null_take(&r, dir, dfd, buf, len) == 0)
+				FCGX_PutStr(CREATED, (int)sizeof(CREATED) - 1, r.out);
+			else
+				FCGX_PutStr(FAILED, (int)sizeof(FAILED) - 1, r.out);
+		} else {
+			FCGX_PutStr(HEAD, (int)sizeof(HEAD) - 1, r.out);
+			if (strcmp(m, "HEAD"))
+				FCGX_PutStr(body, (int)sizeof(body), r.out);
+		}
 		FCGX_Finish_r(&r);
 	}
 	while (wait(NULL) > 0)

@@ -113,6 +113,20 @@ for t, name in (("head", "HEAD blob"), ("manifest", "GET manifest")):
         print(f"FastCGI ceiling, {name}: a do-nothing libfcgi app in Berth's pool behind the same nginx "
               f"{cell(t, 'fcgi-null')} req/s = {fmt(ratio(fn, med(t, 'nginx')), '')} of nginx's static rate, "
               f"{fmt(ratio(fn, med(t, 'r2')))} r2; Berth = {fmt(ratio(med(t, 'berth'), fn), '')} of it")
+fn, r2p = med("par32", "fcgi-null"), med("par32", "r2")
+if fn:
+    verdict = ""
+    if r2p:
+        verdict = ("; 2x r2 lies above it: out of reach for any FastCGI registry in this run"
+                   if 2 * r2p > fn else "; 2x r2 lies below it")
+    print(f"FastCGI ceiling, 32 parallel pushes: a libfcgi app that reads the bodies and throws them away "
+          f"{cell('par32', 'fcgi-null')} MB/s = {fmt(ratio(fn, r2p))} r2, {fmt(ratio(fn, med('par32', 'nginx')), '')} "
+          f"of nginx's intake; Berth = {fmt(ratio(med('par32', 'berth'), fn), '')} of it{verdict}")
+for t, name in (("push-mono", "monolithic push"), ("push-chunked", "chunked push")):
+    fn = med(t, "fcgi-null")
+    if fn:
+        print(f"FastCGI ceiling, {name}: the same app {cell(t, 'fcgi-null')} MB/s; "
+              f"Berth (hashing, durable) = {fmt(ratio(med(t, 'berth'), fn), '')} of it")
 ns, fl = med("mput", "berth-nosync"), med("fsync-floor", "disk")
 if ns and fl:
     own = 1000.0 / ns

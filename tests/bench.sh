@@ -227,6 +227,49 @@ for r in $(seq "$ROUNDS"); do
 	rm -f "$OUT/berth-data/ddtest"
 done
 
+# 32 parallel pushes of distinct 4 MiB blobs (128 MiB in all), from
+# one client: one curl making the 32 POSTs at once, then one making
+# the 32 PUTs at once (32 connections each). 64 curl processes, one
+# per request, measured mostly their own start-up and TLS handshakes.
+# The ceiling: the same two rounds against nginx, a static GET of the
+# small file for each POST and a PUT into its tmpfs sink for each push.
+par32() { # par32 NAME BASE: one round of 32 parallel 4 MiB pushes (nginx: its ceiling)
+	local u=$1 base=$2 i l t0 t1 pargs
+	mkdir -p "$OUT/par"
+	for i in $(seq 32); do head -c $((4 << 20)) /dev/urandom > "$OUT/par/$i"; done
+	for i in $(seq 32); do d "$OUT/par/$i" > "$OUT/par/$i.d"; done
+	pargs=()
+	for i in $(seq 32); do
+		# (-o applies to one URL: each GET gets its own)
+		if [ $u = nginx ]; then pargs+=(-o /dev/null "$NU/small"); else
+			pargs+=(-X POST "$base/v2/bench/img/blobs/uploads/"); fi
+	done
+	t0=$(now)
+	curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
+		-w '%header{location}\n' "${pargs[@]}" > "$OUT/par/locs" 2>/dev/null
+	pargs=()
+	i=0
+	while read -r l; do
+		i=$((i + 1))
+		if [ $u = nginx ]; then
+			pargs+=(-o /dev/null -T "$OUT/par/$i" "$NU/sink/par-$i")
+		else
+			pargs+=(-H 'Content-Type: application/octet-stream' -T "$OUT/par/$i"
+				"$(q "$(abs "$base" "$l")")digest=$(cat "$OUT/par/$i.d")")
+		fi
+	done < "$OUT/par/locs"
+	curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
+		-w '%{http_code}\n' "${pargs[@]}" > "$OUT/par/codes" 2>/dev/null
+	t1=$(now)
+	rm -f "$SHM"/sink/par-*
+	if [ "$(grep -c '^201$' "$OUT/par/codes")" = 32 ]; then
+		rec par32 $u "$r" "$(mbps $((128 << 20)) "$t0" "$t1")" MB/s
+	else
+		echo "bench: $u parallel pushes: $(sort "$OUT/par/codes" | uniq -c | tr '\n' ' ')" >&2
+	fi
+	rm -rf "$OUT/par"
+}
+
 for r in $(seq "$ROUNDS"); do
 	echo "bench: round $r of $ROUNDS" >&2
 	# Small requests.
@@ -276,48 +319,9 @@ for r in $(seq "$ROUNDS"); do
 	rec push-chunked nginx "$r" "$(timed curl -s -o /dev/null --cacert "$CA" -H 'Transfer-Encoding: chunked' \
 		-T "$OUT/big" "$NU/sink/big")" MB/s
 	rm -f "$SHM/sink/big"
-	# 32 parallel pushes of distinct 4 MiB blobs (128 MiB in all), from
-	# one client: one curl making the 32 POSTs at once, then one making
-	# the 32 PUTs at once (32 connections each). 64 curl processes, one
-	# per request, measured mostly their own start-up and TLS handshakes.
-	# The ceiling: the same two rounds against nginx, a static GET of the
-	# small file for each POST and a PUT into its tmpfs sink for each push.
-	for u in berth r2 nginx; do
-		base=$BU; [ $u = r2 ] && base=$RU
-		mkdir -p "$OUT/par"
-		for i in $(seq 32); do head -c $((4 << 20)) /dev/urandom > "$OUT/par/$i"; done
-		for i in $(seq 32); do d "$OUT/par/$i" > "$OUT/par/$i.d"; done
-		pargs=()
-		for i in $(seq 32); do
-			# (-o applies to one URL: each GET gets its own)
-			if [ $u = nginx ]; then pargs+=(-o /dev/null "$NU/small"); else
-				pargs+=(-X POST "$base/v2/bench/img/blobs/uploads/"); fi
-		done
-		t0=$(now)
-		curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
-			-w '%header{location}\n' "${pargs[@]}" > "$OUT/par/locs" 2>/dev/null
-		pargs=()
-		i=0
-		while read -r l; do
-			i=$((i + 1))
-			if [ $u = nginx ]; then
-				pargs+=(-o /dev/null -T "$OUT/par/$i" "$NU/sink/par-$i")
-			else
-				pargs+=(-H 'Content-Type: application/octet-stream' -T "$OUT/par/$i"
-					"$(q "$(abs "$base" "$l")")digest=$(cat "$OUT/par/$i.d")")
-			fi
-		done < "$OUT/par/locs"
-		curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
-			-w '%{http_code}\n' "${pargs[@]}" > "$OUT/par/codes" 2>/dev/null
-		t1=$(now)
-		rm -f "$SHM"/sink/par-*
-		if [ "$(grep -c '^201$' "$OUT/par/codes")" = 32 ]; then
-			rec par32 $u "$r" "$(mbps $((128 << 20)) "$t0" "$t1")" MB/s
-		else
-			echo "bench: $u parallel pushes: $(sort "$OUT/par/codes" | uniq -c | tr '\n' ' ')" >&2
-		fi
-		rm -rf "$OUT/par"
-	done
+	par32 berth "$BU"
+	par32 r2 "$RU"
+	par32 nginx "$NU"
 	# Sequential PUTs of new manifests (one connection).
 	for u in berth r2; do
 		base=$BU; [ $u = r2 ] && base=$RU
@@ -344,7 +348,7 @@ SB=$TOP/var/stack-$BN
 # this disk charges for one ordered durable step (tests/bench-fsync.c).
 kill -TERM "$(cat "$SB/berth.pid")"; sleep 1
 # --- The ceiling of any FastCGI application here: a libfcgi loop that
-# answers every request with a fixed 200 and reads no disk
+# answers every request with a fixed answer and touches no disk
 # (tests/bench-fcgi-null.c), in Berth's pool shape on BN's socket, behind
 # the same nginx site: what nginx's per-request FastCGI work leaves.
 cc -std=c11 -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" -lfcgi
@@ -354,6 +358,11 @@ sleep 1
 for r in $(seq "$ROUNDS"); do
 	rec head fcgi-null "$r" "$(hrps "$BU/v2/bench/img/blobs/$DS")" req/s
 	rec manifest fcgi-null "$r" "$(rps "$BU/v2/bench/img/manifests/latest" -H "$ACC")" req/s
+	# Bodies: read through libfcgi and thrown away (no hash, no disk), so
+	# what any FastCGI registry here can take in, below nginx's own intake.
+	par32 fcgi-null "$BU"
+	rec push-mono fcgi-null "$r" "$(timed put_mono "$BU" "$OUT/big" "$DB")" MB/s
+	rec push-chunked fcgi-null "$r" "$(timed put_chunked "$BU" "$OUT/big" "$DB")" MB/s
 done
 pkill -f "$OUT/bench-fcgi-null" || true
 sleep 1
