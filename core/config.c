@@ -19,7 +19,7 @@
 #include "banned.h"
 
 enum ktype { K_MAP, K_STR, K_BOOL, K_INT, K_DURATION, K_LEVEL, K_HEADERS,
-	     K_ANY, K_DRIVER, K_WEBSERVER, K_ACCESS };
+	     K_ANY, K_DRIVER, K_WEBSERVER, K_ACCESS, K_FORMATTER };
 
 struct key {
 	const char *path;
@@ -34,7 +34,7 @@ static const struct key keys[] = {
 	{ "version", K_STR, 1, NULL },
 	{ "log", K_MAP, 1, NULL },
 	{ "log.level", K_LEVEL, 1, NULL },
-	{ "log.formatter", K_STR, 0, "Berth writes one plain line per request" },
+	{ "log.formatter", K_FORMATTER, 1, NULL },
 	{ "log.fields", K_ANY, 0, "Berth writes one plain line per request" },
 	{ "log.hooks", K_ANY, 0, "no log hooks in Berth" },
 	{ "log.accesslog", K_MAP, 1, NULL },
@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	{ "berth.internalprefix", K_STR, 1, NULL },
 	{ "berth.logfile", K_STR, 1, NULL },
 	{ "berth.workers", K_INT, 1, NULL },
+	{ "berth.rundirectory", K_STR, 1, NULL },
 	{ "berth.trustremoteuser", K_BOOL, 1, NULL },
 	{ "access", K_ACCESS, 1, NULL },
 };
@@ -292,6 +293,17 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 		if (parse_level(v, &c->log_level) < 0)
 			return fail(x, line, "%s: '%s' is not a log level", k->path, v);
 		return 0;
+	case K_FORMATTER:
+		/* registry:2's logstash is JSON with its own field names:
+		 * shippers that take it take Berth's JSON lines too. */
+		if (!strcmp(v, "text"))
+			c->log_json = 0;
+		else if (!strcmp(v, "json") || !strcmp(v, "logstash"))
+			c->log_json = 1;
+		else
+			return fail(x, line, "%s: '%s' is not text, json or logstash",
+				    k->path, v);
+		return 0;
 	case K_WEBSERVER:
 		if (!strcmp(v, "nginx"))
 			c->webserver = CONFIG_WS_NGINX;
@@ -316,6 +328,8 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 			return set_str(&c->rootdirectory, v) < 0 ?
 				err_sys(x->e, "out of memory") : 0;
 		}
+		if (!strcmp(k->path, "berth.rundirectory") && v[0] != '/')
+			return fail(x, line, "%s: '%s' is not an absolute path", k->path, v);
 		if (!strcmp(k->path, "berth.internalprefix")) {
 			if (v[0] != '/' || v[strlen(v) - 1] != '/')
 				return fail(x, line, "%s: must begin and end with /",
@@ -329,7 +343,9 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 				     !strcmp(k->path, "auth.htpasswd.path") ?
 					     &c->htpasswd_path :
 				     !strcmp(k->path, "berth.logfile") ?
-					     &c->logfile : NULL;
+					     &c->logfile :
+				     !strcmp(k->path, "berth.rundirectory") ?
+					     &c->rundirectory : NULL;
 			if (dst && set_str(dst, v) < 0)
 				return err_sys(x->e, "out of memory");
 		}
@@ -596,7 +612,8 @@ int config_load(const char *path, char *const *env, struct config *c,
 	c->purge_interval = 24 * 3600;
 	if (set_str(&c->rootdirectory, "/var/lib/registry") < 0 ||
 	    set_str(&c->internal_prefix, "/_berth/") < 0 ||
-	    set_str(&c->logfile, "") < 0) {
+	    set_str(&c->logfile, "") < 0 ||
+	    set_str(&c->rundirectory, "/run/berth") < 0) {
 		config_free(c);
 		return err_sys(e, "out of memory");
 	}
@@ -636,6 +653,7 @@ void config_free(struct config *c)
 	free(c->htpasswd_path);
 	free(c->internal_prefix);
 	free(c->logfile);
+	free(c->rundirectory);
 	access_free(c->access);
 	memset(c, 0, sizeof(*c));
 }
@@ -653,6 +671,7 @@ int config_dump(const struct config *c, struct buf *out)
 	r |= buf_addf(out, "storage.maintenance.readonly.enabled: %s\n",
 		      c->readonly ? "true" : "false");
 	r |= buf_addf(out, "log.level: %s\n", levels[c->log_level]);
+	r |= buf_addf(out, "log.formatter: %s\n", c->log_json ? "json" : "text");
 	r |= buf_addf(out, "log.accesslog.disabled: %s\n",
 		      c->accesslog_disabled ? "true" : "false");
 	r |= buf_addf(out, "auth.htpasswd.realm: %s\n",
@@ -674,6 +693,7 @@ int config_dump(const struct config *c, struct buf *out)
 	r |= buf_addf(out, "berth.internalprefix: %s\n", c->internal_prefix);
 	r |= buf_addf(out, "berth.logfile: %s\n", c->logfile[0] ? c->logfile : "(stderr)");
 	r |= buf_addf(out, "berth.workers: %ld\n", c->workers);
+	r |= buf_addf(out, "berth.rundirectory: %s\n", c->rundirectory);
 	r |= buf_addf(out, "berth.trustremoteuser: %s\n",
 		      c->trust_remote_user ? "true" : "false");
 	if (c->access) {

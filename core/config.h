@@ -37,6 +37,7 @@ struct config {
 	int readonly;               /* storage.maintenance.readonly.enabled */
 	int log_level;              /* 0 error .. 3 debug (log.level) */
 	int accesslog_disabled;     /* log.accesslog.disabled */
+	int log_json;               /* log.formatter: json (or logstash) */
 	char *htpasswd_realm;       /* auth.htpasswd.realm */
 	char *htpasswd_path;        /* auth.htpasswd.path */
 	struct config_header *headers; /* http.headers */
@@ -44,6 +45,7 @@ struct config {
 	enum config_webserver webserver; /* berth.webserver */
 	char *internal_prefix;      /* berth.internalprefix */
 	char *logfile;              /* berth.logfile ("" = stderr) */
+	char *rundirectory;         /* berth.rundirectory: metrics slots */
 	long workers;               /* berth.workers */
 	int trust_remote_user;      /* berth.trustremoteuser: the web server's
 				     * REMOTE_USER names the user (only

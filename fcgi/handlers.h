@@ -29,6 +29,11 @@ int h_catalog(struct app *a, struct http_req *r);
 int h_referrers(struct app *a, struct http_req *r, const char *name,
 		const char *dg);
 
+/* GET /healthz and GET /metrics: answered without credentials (the
+ * sites restrict /metrics). */
+int h_health(struct app *a, struct http_req *r);
+int h_metrics(struct app *a, struct http_req *r);
+
 /* Dispatches one request (routing, auth, read-only mode). */
 int router_handle(struct app *a, struct http_req *r);
 

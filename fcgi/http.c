@@ -149,8 +149,10 @@ long http_read_body(void *req, char *buf, size_t len)
 	if (len > (1u << 30))
 		len = 1u << 30;
 	n = FCGX_GetStr(buf, (int)len, r->fr->in);
-	if (n > 0)
+	if (n > 0) {
+		r->received += n;
 		return n;
+	}
 	if (FCGX_GetError(r->fr->in)) {
 		r->body_failed = 1;
 		return -1;

@@ -32,6 +32,7 @@ struct http_req {
 	struct buf headers;  /* headers queued for the answer */
 	int status;
 	long long bytes;     /* body bytes announced */
+	long long received;  /* request body bytes read */
 	int body_failed;     /* reading the body failed (client gone) */
 	const char *errcode; /* the spec code of an error answer, for the log */
 	char detail[1024];   /* what failed inside, for the log, never sent */

@@ -15,6 +15,7 @@
 
 #include "../core/access.h"
 #include "../core/auth.h"
+#include "../core/metrics.h"
 #include "../core/name.h"
 #include "../core/banned.h"
 
@@ -183,6 +184,29 @@ static int is_write(const char *m)
 	       !strcmp(m, "DELETE");
 }
 
+/* What a request did to the store, for /metrics: read off its route and
+ * its answer, so no handler has to know about counting. */
+static void count(struct http_req *r, enum route_kind kind)
+{
+	struct buf mount = BUF_INIT;
+	const char *m = r->method;
+
+	if (kind == R_MANIFEST && !strcmp(m, "PUT") && r->status == 201) {
+		metrics_add(METRICS_MANIFESTS_WRITTEN, 1);
+	} else if (kind == R_UPLOAD && !strcmp(m, "POST")) {
+		if (r->status == 202)
+			metrics_add(METRICS_UPLOADS_STARTED, 1);
+		else if (r->status == 201 && http_query(r, "mount", &mount) != 1)
+			metrics_add(METRICS_BLOBS_WRITTEN, 1); /* monolithic, not a mount */
+	} else if (kind == R_UPLOAD && !strcmp(m, "PUT") && r->status == 201) {
+		metrics_add(METRICS_UPLOADS_COMPLETED, 1);
+		metrics_add(METRICS_BLOBS_WRITTEN, 1);
+	} else if (kind == R_UPLOAD && !strcmp(m, "DELETE") && r->status == 204) {
+		metrics_add(METRICS_UPLOADS_CANCELLED, 1);
+	}
+	buf_free(&mount);
+}
+
 int router_handle(struct app *a, struct http_req *r)
 {
 	struct route rt;
@@ -194,6 +218,10 @@ int router_handle(struct app *a, struct http_req *r)
 	 * does for the web UIs. */
 	if (!strcmp(r->method, "OPTIONS"))
 		return http_respond(r, 200, NULL, NULL, 0);
+	if (!strcmp(r->path, "/healthz"))
+		return h_health(a, r);
+	if (!strcmp(r->path, "/metrics"))
+		return h_metrics(a, r);
 	if (check_auth(a, r) < 0)
 		return 0;
 	route_parse(r->path, &rt);
@@ -241,6 +269,7 @@ int router_handle(struct app *a, struct http_req *r)
 		rc = h_blob(a, r, rt.name, rt.arg);
 		break;
 	}
+	count(r, rt.kind);
 	free(rt.name);
 	return rc;
 }

@@ -62,7 +62,7 @@ case "$SERVER" in nginx|apache) ;; *) echo "SERVER must be nginx or apache" >&2;
 
 case "$DATA_DIR" in /*) ;; *) DATA_DIR=$PWD/$DATA_DIR ;; esac
 s=$top/var/stack-$PORT
-mkdir -p "$s/log" "$s/tmp" "$s/tls" "$DATA_DIR"
+mkdir -p "$s/log" "$s/run" "$s/tmp" "$s/tls" "$DATA_DIR"
 stop_one "$s" >/dev/null
 
 # A self-signed certificate valid for localhost and 127.0.0.1.
@@ -97,7 +97,7 @@ if [ -n "$RUNAS" ]; then
 	chgrp "$RUNAS" "$s/htpasswd" && chmod 640 "$s/htpasswd"
 	# The registry's files belong to the user that runs it.
 	[ "$(stat -L -c %U "$DATA_DIR")" = "$RUNAS" ] || chown -R "$RUNAS:$RUNAS" "$DATA_DIR/."
-	chown "$RUNAS:$RUNAS" "$s/log"
+	chown "$RUNAS:$RUNAS" "$s/log" "$s/run"
 fi
 
 if [ -n "${BERTH_CONFIG:-}" ]; then
@@ -155,6 +155,7 @@ start_apache() {
 		echo "FcgidIPCDir $s/fcgid"
 		echo "FcgidProcessTableFile $s/fcgid/shm"
 		echo "FcgidInitialEnv REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY $DATA_DIR"
+		echo "FcgidInitialEnv REGISTRY_BERTH_RUNDIRECTORY $s/run"
 		[ -n "${ASAN_OPTIONS:-}" ] && echo "FcgidInitialEnv ASAN_OPTIONS $ASAN_OPTIONS"
 		[ -n "${UBSAN_OPTIONS:-}" ] && echo "FcgidInitialEnv UBSAN_OPTIONS $UBSAN_OPTIONS"
 		echo "Include $s/site.conf"
@@ -202,10 +203,14 @@ start_nginx() {
 	}
 	NGX
 
-	REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA_DIR ASAN_OPTIONS=${ASAN_OPTIONS:-} \
-		UBSAN_OPTIONS=${UBSAN_OPTIONS:-} spawn-fcgi -s "$s/berth.sock" -M 0660 -P "$s/berth.pid" \
+	# The supervisor keeps its pid in run/ (written again by a successor
+	# that takes over after it died); berth.pid is where everything looks.
+	ln -sfn run/berth.pid "$s/berth.pid"
+	REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA_DIR REGISTRY_BERTH_RUNDIRECTORY=$s/run \
+		ASAN_OPTIONS=${ASAN_OPTIONS:-} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-} spawn-fcgi -s "$s/berth.sock" -M 0660 \
 		${RUNAS:+-u $RUNAS -g $RUNAS -U $RUNAS -G $RUNAS} -- \
-		"$bin" -c "$s/config.yml" -w "$WORKERS" -l "$s/log/berth.log" \
+		"$bin" -c "$s/config.yml" -w "$WORKERS" -l "$s/log/berth.log" -P "$s/run/berth.pid" \
 		>"$s/log/spawn.log" 2>&1 || { cat "$s/log/spawn.log" >&2; exit 1; }
 	nginx -e "$s/log/nginx-error.log" -c "$s/nginx.conf" -p "$s" \
 		|| { stop_one "$s"; exit 1; }

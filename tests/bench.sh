@@ -233,6 +233,36 @@ done
 # per request, measured mostly their own start-up and TLS handshakes.
 # The ceiling: the same two rounds against nginx, a static GET of the
 # small file for each POST and a PUT into its tmpfs sink for each push.
+# What serves BN's socket: Berth's pool as stack.sh starts it, or, in
+# each round, the ceiling of any FastCGI application here: a libfcgi loop
+# that answers every request with a fixed answer and touches no disk
+# (tests/bench-fcgi-null.c), in Berth's pool shape behind the same nginx
+# site: what nginx's per-request FastCGI work leaves. Measured in the same
+# round as Berth: this machine's speed drifts by half between minutes.
+SB=$TOP/var/stack-$BN
+pool_stop() { # the pool on BN's socket, whichever it is, stopped
+	local p
+	p=$(cat "$SB/berth.pid" 2>/dev/null || true)
+	[ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+	for _ in $(seq 50); do [ -n "$p" ] && kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	pkill -f "$OUT/bench-fcgi-null" 2>/dev/null || true
+	rm -f "$SB/berth.sock"
+	sleep 0.5
+}
+pool_berth() { # [ENV=...]: Berth's pool on BN's socket, as stack.sh starts it
+	env "$@" REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="${POOL_DATA:-$OUT/berth-data}" \
+		spawn-fcgi -s "$SB/berth.sock" -M 0660 \
+		$( [ "$(id -u)" = 0 ] && echo "-u www-data -g www-data -U www-data -G www-data") -- \
+		"$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
+		-l "$SB/log/berth.log" -P "$SB/run/berth.pid" >/dev/null
+	sleep 1
+}
+pool_null() {
+	spawn-fcgi -s "$SB/berth.sock" -M 0666 -P "$OUT/null.pid" -- \
+		"$OUT/bench-fcgi-null" "${WORKERS:-4}" >/dev/null
+	sleep 1
+}
+cc -std=c11 -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" -lfcgi
 par32() { # par32 NAME BASE: one round of 32 parallel 4 MiB pushes (nginx: its ceiling)
 	local u=$1 base=$2 i l t0 t1 pargs
 	mkdir -p "$OUT/par"
@@ -328,6 +358,18 @@ for r in $(seq "$ROUNDS"); do
 		o=$(CFG=$DC wrk -t1 -c1 -d"${SECS}s" -s "$TOP/tests/bench-mput.lua" "$base" 2>&1)
 		wrk_ok "$base manifest PUTs" "$o" && rec mput $u "$r" "$(awk '/Requests\/sec/ {print $2}' <<<"$o")" req/s
 	done
+	# The FastCGI ceiling, in this round. Bodies are read through libfcgi
+	# and thrown away (no hash, no disk): what any FastCGI registry here
+	# can take in, below nginx's own intake.
+	pool_stop
+	pool_null
+	rec head fcgi-null "$r" "$(hrps "$BU/v2/bench/img/blobs/$DS")" req/s
+	rec manifest fcgi-null "$r" "$(rps "$BU/v2/bench/img/manifests/latest" -H "$ACC")" req/s
+	par32 fcgi-null "$BU"
+	rec push-mono fcgi-null "$r" "$(timed put_mono "$BU" "$OUT/big" "$DB")" MB/s
+	rec push-chunked fcgi-null "$r" "$(timed put_chunked "$BU" "$OUT/big" "$DB")" MB/s
+	pool_stop
+	pool_berth
 done
 
 # --- A large store: 100,000 repositories and one with 10,000 tags, in
@@ -342,31 +384,10 @@ fi
 # Berth's catalog index of it is kept too (rebuilding it walks 100,000
 # directories: 30-90 s); BENCH_REBUILD_INDEX=1 times the rebuild.
 [ -n "${BENCH_REBUILD_INDEX:-}" ] && rm -rf "$BIG/docker/registry/v2/_berth"
-SB=$TOP/var/stack-$BN
 # --- The bound on manifest PUTs (docs/performance.md): Berth's own time
 # per PUT, measured with every fsync made a no-op (libeatmydata), and what
 # this disk charges for one ordered durable step (tests/bench-fsync.c).
-kill -TERM "$(cat "$SB/berth.pid")"; sleep 1
-# --- The ceiling of any FastCGI application here: a libfcgi loop that
-# answers every request with a fixed answer and touches no disk
-# (tests/bench-fcgi-null.c), in Berth's pool shape on BN's socket, behind
-# the same nginx site: what nginx's per-request FastCGI work leaves.
-cc -std=c11 -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" -lfcgi
-rm -f "$SB/berth.sock"
-spawn-fcgi -s "$SB/berth.sock" -M 0666 -P "$OUT/null.pid" -- "$OUT/bench-fcgi-null" "${WORKERS:-4}" >/dev/null
-sleep 1
-for r in $(seq "$ROUNDS"); do
-	rec head fcgi-null "$r" "$(hrps "$BU/v2/bench/img/blobs/$DS")" req/s
-	rec manifest fcgi-null "$r" "$(rps "$BU/v2/bench/img/manifests/latest" -H "$ACC")" req/s
-	# Bodies: read through libfcgi and thrown away (no hash, no disk), so
-	# what any FastCGI registry here can take in, below nginx's own intake.
-	par32 fcgi-null "$BU"
-	rec push-mono fcgi-null "$r" "$(timed put_mono "$BU" "$OUT/big" "$DB")" MB/s
-	rec push-chunked fcgi-null "$r" "$(timed put_chunked "$BU" "$OUT/big" "$DB")" MB/s
-done
-pkill -f "$OUT/bench-fcgi-null" || true
-sleep 1
-rm -f "$SB/berth.sock"
+pool_stop
 # libeatmydata turns fsync() into a no-op but not Berth's AIO fsyncs
 # (core/fsbatch.c): with no AIO context to be had (aio-max-nr 0, put back
 # right after) the pool falls back to fsync() one by one, which it catches.
@@ -379,6 +400,10 @@ REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$OUT/berth-data spawn-fcgi -s "$SB/ber
 sleep 1
 cc -std=c11 -O2 -o "$OUT/bench-fsync" "$TOP/tests/bench-fsync.c"
 for r in $(seq "$ROUNDS"); do
+	# What earlier rounds left dirty out first: without fsync the pages
+	# of thousands of small files pile up, and the kernel throttles the
+	# writer that crosses its dirty limit (a run of 314 / 59 / 50 req/s).
+	sync
 	o=$(CFG=$DC wrk -t1 -c1 -d"${SECS}s" -s "$TOP/tests/bench-mput.lua" "$BU" 2>&1)
 	wrk_ok "$BU manifest PUTs without fsync" "$o" &&
 		rec mput berth-nosync "$r" "$(awk '/Requests\/sec/ {print $2}' <<<"$o")" req/s
@@ -391,7 +416,7 @@ for r in $(seq "$ROUNDS"); do
 	while read -r mode ms; do rec "fsync-$mode" disk "$r" "$ms" ms; done < "$OUT/fsync.out"
 	rm -rf "$OUT/fsync"
 done
-kill -TERM "$(cat "$SB/berth.pid")"; sleep 1
+pool_stop
 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$BIG spawn-fcgi -s "$SB/berth.sock" -M 0666 \
 	-P "$SB/berth.pid" -- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
 	-l "$SB/log/berth.log" >/dev/null

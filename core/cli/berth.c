@@ -17,6 +17,7 @@
 #include "../config.h"
 #include "../fsck.h"
 #include "../gc.h"
+#include "../metrics.h"
 #include "../refs.h"
 #include "../store.h"
 #include "../banned.h"
@@ -126,6 +127,8 @@ static int wants_help(int argc, char **argv)
 static int cmd_gc(const char *cfgpath, int argc, char **argv)
 {
 	struct gc_opts o = { 0 };
+	struct buf mdir = BUF_INIT;
+	struct err me = ERR_INIT;
 	struct gc_stats s;
 	struct config cfg;
 	struct store st;
@@ -162,7 +165,16 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 	o.upload_age = cfg.purge_age;
 	o.say = print_line;
 	o.ctx = o.dry_run ? "would remove " : "removed ";
+	/* Counted in /metrics when the pool's run directory is ours to
+	 * write (the CLI may run as another user: then it is not counted). */
+	if (!o.dry_run && buf_addf(&mdir, "%s/metrics", cfg.rundirectory) == 0 &&
+	    access(mdir.s, W_OK) == 0)
+		metrics_open(mdir.s, &me);
 	rc = gc_run(&st, &o, &s, &e);
+	if (rc == 0 && !o.dry_run)
+		metrics_gc(0, s.blobs, s.manifests, s.uploads, s.bytes);
+	metrics_close();
+	buf_free(&mdir);
 	if (rc < 0)
 		fprintf(stderr, "berth gc: stopped: %s%s%s\n", e.msg,
 			e.detail[0] ? ": " : "", e.detail);
