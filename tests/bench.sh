@@ -395,7 +395,7 @@ AIOMAX=$(cat /proc/sys/fs/aio-max-nr)
 [ -w /proc/sys/fs/aio-max-nr ] && echo 0 > /proc/sys/fs/aio-max-nr
 LD_PRELOAD=$(ls /usr/lib/*/libeatmydata.so | head -1) \
 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$OUT/berth-data spawn-fcgi -s "$SB/berth.sock" -M 0666 \
-	-P "$SB/berth.pid" -- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
+	-- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" -P "$SB/run/berth.pid" \
 	-l "$SB/log/berth.log" >/dev/null
 sleep 1
 cc -std=c11 -O2 -o "$OUT/bench-fsync" "$TOP/tests/bench-fsync.c"
@@ -418,7 +418,7 @@ for r in $(seq "$ROUNDS"); do
 done
 pool_stop
 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$BIG spawn-fcgi -s "$SB/berth.sock" -M 0666 \
-	-P "$SB/berth.pid" -- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" \
+	-- "$TOP/build/berth-fcgi" -c "$SB/config.yml" -w "${WORKERS:-4}" -P "$SB/run/berth.pid" \
 	-l "$SB/log/berth.log" >/dev/null
 r2 $((RP + 10)) "$BIG"
 sleep 1.5
