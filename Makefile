@@ -21,7 +21,7 @@ BUILD_DEPS := gcc make pkg-config libfcgi-dev libssl-dev libjansson-dev \
 RUN_DEPS   := nginx spawn-fcgi openssl curl ca-certificates
 APACHE_DEPS := apache2 libapache2-mod-fcgid libapache2-mod-xsendfile
 TEST_DEPS  := skopeo podman umoci busybox-static jq docker-registry apache2-utils docker-compose \
-              python3
+              python3 bc libfcgi-bin systemd
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
@@ -32,7 +32,7 @@ CLI_SRC  := $(wildcard core/cli/*.c)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 
 .PHONY: all deps deps-build deps-run deps-test test unit integration run stop \
-        clean check-banned
+        clean check-banned install uninstall deb
 
 all: $(B)/berth-fcgi $(B)/berth $(B)/test-unit
 
@@ -70,11 +70,11 @@ $(B)/libberth.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/berth-fcgi: $(FCGI_OBJ) $(B)/libberth.a
-	$(CC) $(ALLFLAGS) -o $@ $(FCGI_OBJ) $(B)/libberth.a -lfcgi $(LIBS)
+	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $(FCGI_OBJ) $(B)/libberth.a -lfcgi $(LIBS)
 
 # The operator's CLI: core/ and nothing else.
 $(B)/berth: $(CLI_OBJ) $(B)/libberth.a
-	$(CC) $(ALLFLAGS) -o $@ $(CLI_OBJ) $(B)/libberth.a $(LIBS)
+	$(CC) $(ALLFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libberth.a $(LIBS)
 
 $(B)/test-unit: $(UNIT_SRC) tests/unit/*.h $(B)/libberth.a
 	$(CC) $(ALLFLAGS) -o $@ $(UNIT_SRC) $(B)/libberth.a $(LIBS)
@@ -152,3 +152,61 @@ compose-secrets: deps-build $(B)/berth-fcgi $(B)/berth
 	echo "user: $$user  password: $$pass"; \
 	echo "now: docker compose up -d   (https://$(COMPOSE_HOST)/ is the UI)"
 .PHONY: compose-secrets
+
+# --- installing -----------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the systemd
+# units, the man pages, an example /etc/berth/config.yml, the nginx and
+# Apache sites and a logrotate file, with their paths set to PREFIX and
+# SYSCONFDIR. Files under SYSCONFDIR that exist already are left alone (an
+# operator's config is never overwritten).
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+MANDIR         ?= $(PREFIX)/share/man
+DOCDIR         ?= $(PREFIX)/share/doc/berth
+SYSCONFDIR     ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL        ?= install
+# The sites and units name these paths; install rewrites them.
+SITE_SED := -e 's|/usr/local/sbin/berth-fcgi|$(SBINDIR)/berth-fcgi|g' \
+            -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+            -e 's|/etc/berth/|$(SYSCONFDIR)/berth/|g'
+define install_conf # SOURCE DEST MODE: unless DEST exists
+	@if [ -e $(DESTDIR)$(2) ]; then echo "kept $(DESTDIR)$(2)"; else \
+	  sed $(SITE_SED) $(1) > $(DESTDIR)$(2).tmp && chmod $(3) $(DESTDIR)$(2).tmp && \
+	  mv $(DESTDIR)$(2).tmp $(DESTDIR)$(2); fi
+endef
+install: $(B)/berth-fcgi $(B)/berth
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/berth $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	  $(DESTDIR)$(SYSCONFDIR)/nginx/sites-available $(DESTDIR)$(SYSCONFDIR)/apache2/sites-available
+	$(INSTALL) -m 755 $(B)/berth-fcgi $(B)/berth $(DESTDIR)$(SBINDIR)/
+	sed $(SITE_SED) systemd/berth.socket > $(DESTDIR)$(SYSTEMDUNITDIR)/berth.socket
+	sed $(SITE_SED) systemd/berth.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/berth.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/berth.socket $(DESTDIR)$(SYSTEMDUNITDIR)/berth.service
+	$(INSTALL) -m 644 man/berth.8 man/berth-fcgi.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 644 man/berth-config.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 README.md docs/design.md docs/spec-differences.md docs/performance.md $(DESTDIR)$(DOCDIR)/
+	$(call install_conf,etc/config.yml,$(SYSCONFDIR)/berth/config.yml,640)
+	$(call install_conf,etc/logrotate,$(SYSCONFDIR)/logrotate.d/berth,644)
+	$(call install_conf,nginx-conf/berth.conf,$(SYSCONFDIR)/nginx/sites-available/berth,644)
+	$(call install_conf,apache-conf/berth.conf,$(SYSCONFDIR)/apache2/sites-available/berth.conf,644)
+
+# What install wrote, except the files under SYSCONFDIR (the operator's).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/berth-fcgi $(DESTDIR)$(SBINDIR)/berth \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/berth.socket $(DESTDIR)$(SYSTEMDUNITDIR)/berth.service \
+	  $(DESTDIR)$(MANDIR)/man8/berth.8 $(DESTDIR)$(MANDIR)/man8/berth-fcgi.8 \
+	  $(DESTDIR)$(MANDIR)/man5/berth-config.5
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# make deb: a Debian package from the committed tree (debian/), built with
+# dpkg-buildpackage in build/deb/ (never in the checkout), then lintian.
+DEB_DEPS := dpkg-dev debhelper fakeroot lintian
+deb: deps-build
+	$(call need,$(DEB_DEPS))
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/berth
+	git ls-files -z | xargs -0 tar cf - | tar xf - -C $(B)/deb/berth
+	cd $(B)/deb/berth && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
+	lintian --fail-on error $(B)/deb/*.deb
+	@ls $(B)/deb/*.deb

@@ -24,7 +24,9 @@
  * election once more as it leaves: if the new supervisor died before it
  * could start workers, the name is free again and the last orphans start
  * another. A worker told to stop (SIGTERM) does not take part: a pool
- * being stopped is not restarted by its own workers.
+ * being stopped is not restarted by its own workers. Under systemd
+ * (INVOCATION_ID set) there is no election: the service manager restarts
+ * the pool, and its socket keeps the connections meanwhile.
  */
 #include "pool.h"
 
@@ -177,6 +179,13 @@ static void pool_lock(void)
 	struct stat sb;
 	double until;
 
+	/* systemd supervises this process (Restart=always) and holds the
+	 * socket: a successor of ours would only race its restart. The
+	 * orphans then just finish their request and exit. */
+	if (getenv("INVOCATION_ID")) {
+		unsetenv(POOL_LOCK_ENV);
+		return;
+	}
 	if (lock_name() < 0) {
 		log_line("supervisor: cannot stat the listening socket: %s; "
 			 "no successor if I die", strerror(errno));
@@ -422,6 +431,8 @@ static pid_t purge(struct app *a)
 
 	if (pid == 0) {
 		child_setup(SIGTERM);
+		/* ps and pgrep tell it from a worker. */
+		prctl(PR_SET_NAME, "berth-purge");
 		purge_work(a);
 		_exit(0);
 	}

@@ -132,7 +132,7 @@ start_apache() {
 	    -e "s|/etc/berth/tls/|$s/tls/|g" \
 	    -e "s|/etc/berth/htpasswd|$s/htpasswd|g" \
 	    -e "s|/etc/berth/config.yml -w 0|$s/config.yml -w 0 -l $s/log/berth.log|" \
-	    -e "s|/usr/local/bin/berth-fcgi|$bin|" \
+	    -e "s|/usr/local/sbin/berth-fcgi|$bin|" \
 	    -e "s|/var/lib/registry/|${DATA_DIR%/}/|" \
 	    "$top/apache-conf/berth.conf" > "$s/site.conf"
 	{
@@ -143,7 +143,7 @@ start_apache() {
 		[ -n "$RUNAS" ] && printf 'User %s\nGroup %s\n' "$RUNAS" "$RUNAS"
 		echo "ErrorLog $s/log/apache-error.log"
 		echo "LogLevel warn"
-		for m in mpm_event authz_core authz_user authn_core authn_file auth_basic \
+		for m in mpm_event authz_core authz_host authz_user authn_core authn_file auth_basic \
 			headers ssl socache_shmcb fcgid xsendfile; do
 			echo "LoadModule ${m}_module $mods/mod_$m.so"
 		done

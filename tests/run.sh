@@ -73,11 +73,12 @@ for t in tests/integration/${TESTS:-*}.sh; do
 done
 
 # The same suite behind Apache + mod_fcgid (SERVER=apache), except what is
-# about spawn-fcgi's pool (crash: Berth's own supervisor) or not about the
-# web server at all (oracle: registry:2 interchange).
+# about spawn-fcgi's pool (crash, service: Berth's own supervisor; service
+# runs its Apache part itself) or not about the web server at all (oracle:
+# registry:2 interchange, package: installing).
 for t in tests/integration/${TESTS:-*}.sh; do
 	name=$(basename "$t" .sh)
-	case "$name" in crash|oracle|compose|joxit) continue ;; esac
+	case "$name" in crash|oracle|compose|joxit|package|service) continue ;; esac
 	SERVER=apache run_one "$name-apache" "$t"
 done
 

@@ -11,12 +11,14 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "cli.h"
 #include "../catalog.h"
 #include "../config.h"
 #include "../fsck.h"
 #include "../gc.h"
+#include "../health.h"
 #include "../metrics.h"
 #include "../refs.h"
 #include "../store.h"
@@ -37,6 +39,7 @@ static const char usage_text[] =
 	"  ls [REPO]        repositories, or the tags of one with digests and sizes\n"
 	"  du               space per repository (shared blobs counted once in\n"
 	"                   the total)\n"
+	"  health           can the store be written and read back (as /healthz)\n"
 	"  user add|passwd|del|list [-f FILE] [--cost N] [NAME]\n"
 	"                   manage the htpasswd file's users (bcrypt)\n"
 	"  config check FILE\n"
@@ -414,6 +417,47 @@ out:
 	return rc;
 }
 
+/* The probe of GET /healthz, from the command line: for the systemd
+ * unit's ExecStartPost and for an operator who wonders. */
+static int cmd_health(const char *cfgpath, int argc, char **argv)
+{
+	struct config cfg;
+	struct store st;
+	struct health h;
+	json_t *doc;
+	char *s;
+
+	if (wants_help(argc, argv)) {
+		printf("usage: berth health\n"
+		       "Writes a small probe file in the store, reads it back and\n"
+		       "removes it, as GET /healthz does; prints the answer. Exit\n"
+		       "status 0 when the store is healthy, 1 otherwise (unwritable,\n"
+		       "full, read-only mode).\n");
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "berth health: unknown option %s\n", argv[1]);
+		return 2;
+	}
+	if (load(cfgpath, &cfg, &st) < 0)
+		return 1;
+	health_check(&st, cfg.readonly, &h);
+	doc = h.state == HEALTH_OK
+		      ? json_pack("{s:s}", "status", "ok")
+		      : json_pack("{s:s, s:s}", "status", health_state_name(h.state),
+				  "reason", h.reason);
+	s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	if (h.detail[0])
+		fprintf(stderr, "berth health: %s\n", h.detail);
+	store_close(&st);
+	config_free(&cfg);
+	return h.state == HEALTH_OK ? 0 : 1;
+}
+
 static int cmd_config(int argc, char **argv)
 {
 	struct config cfg;
@@ -476,6 +520,8 @@ int main(int argc, char **argv)
 		return cmd_ls(cfgpath, argc - i, argv + i);
 	if (!strcmp(argv[i], "du"))
 		return cmd_du(cfgpath, argc - i, argv + i);
+	if (!strcmp(argv[i], "health"))
+		return cmd_health(cfgpath, argc - i, argv + i);
 	if (!strcmp(argv[i], "user"))
 		return cmd_user(cfgpath, argc - i, argv + i);
 	if (!strcmp(argv[i], "config"))

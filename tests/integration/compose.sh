@@ -18,6 +18,10 @@ eq "every path the compose file mounts is in the repository" "$missing" ""
 check "the ui runs with SINGLE_REGISTRY and DELETE_IMAGES" \
 	bash -c "grep -q 'SINGLE_REGISTRY=true' docker-compose.yml && grep -q 'DELETE_IMAGES=true' docker-compose.yml"
 check "the registry image runs as a non-root user" grep -q '^USER berth' Dockerfile
+check "both the registry and nginx have a healthcheck on /healthz's probe" \
+	bash -c "docker-compose -f docker-compose.yml config | grep -c 'healthcheck:' | grep -qx 2 && grep -q 'berth.*health' docker-compose.yml && grep -q 'https://localhost/healthz' docker-compose.yml"
+check "every service restarts by itself" \
+	bash -c "[ \"\$(docker-compose -f docker-compose.yml config | grep -c 'restart: always')\" = 3 ]"
 
 # The Dockerfile's build stage, outside Docker: only what it COPYs.
 rm -rf "$OUT/ctx" && mkdir -p "$OUT/ctx"
