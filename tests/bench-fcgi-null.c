@@ -15,9 +15,12 @@
  *               instead to a new file in DIR and made durable the
  *               cheapest correct way (write, fdatasync, fsync of DIR):
  *               what a registry that hashes nothing and names nothing
- *               pays for a durable body.
+ *               pays for a durable body. With "hash" instead of DIR,
+ *               hashed (SHA-256, as every registry must to check the
+ *               digest) and thrown away: the least a registry does with
+ *               a body, without a disk.
  *
- * Usage: spawn-fcgi -s SOCK -- bench-fcgi-null N [DIR]   (N processes)
+ * Usage: spawn-fcgi -s SOCK -- bench-fcgi-null N [DIR|hash]   (N processes)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fcgiapp.h>
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 static const char HEAD[] =
 	"Status: 200 OK\r\n"
@@ -55,8 +59,24 @@ static int null_take(FCGX_Request *r, const char *dir, int dfd, char *buf, size_
 {
 	static unsigned long n;
 	char path[4096];
-	int fd = -1, got, rc = 0;
+	int fd = -1, got, rc = 0, hash = dir && !strcmp(dir, "hash");
+	EVP_MD_CTX *md = NULL;
 
+	if (hash) {
+		unsigned char out[EVP_MAX_MD_SIZE];
+		unsigned int outlen;
+
+		md = EVP_MD_CTX_new();
+		if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+			return -1;
+		while ((got = FCGX_GetStr(buf, (int)len, r->in)) > 0)
+			if (EVP_DigestUpdate(md, buf, (size_t)got) != 1)
+				rc = -1;
+		if (EVP_DigestFinal_ex(md, out, &outlen) != 1)
+			rc = -1;
+		EVP_MD_CTX_free(md);
+		return rc;
+	}
 	if (dir) {
 		snprintf(path, sizeof(path), "%s/%ld-%lu", dir, (long)getpid(), n++);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -96,7 +116,7 @@ int main(int argc, char **argv)
 
 	if (!buf)
 		return 1;
-	if (dir && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if (dir && strcmp(dir, "hash") && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		perror(dir);
 		return 1;
 	}

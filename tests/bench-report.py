@@ -123,10 +123,19 @@ if fn:
           f"{cell('par32', 'fcgi-null')} MB/s = {fmt(ratio(fn, r2p))} r2, {fmt(ratio(fn, med('par32', 'nginx')), '')} "
           f"of nginx's intake; Berth = {fmt(ratio(med('par32', 'berth'), fn), '')} of it{verdict}")
 for t, name in (("push-mono", "monolithic push"), ("push-chunked", "chunked push")):
-    fn = med(t, "fcgi-null")
+    fn, fh = med(t, "fcgi-null"), med(t, "fcgi-hash")
+    parts = [x for x in (med(t, "nginx"), sha, disk) if x is not None]
+    c = min(parts) if parts else None
     if fn:
-        print(f"FastCGI ceiling, {name}: the same app {cell(t, 'fcgi-null')} MB/s; "
-              f"Berth (hashing, durable) = {fmt(ratio(med(t, 'berth'), fn), '')} of it")
+        line = (f"FastCGI ceiling, {name}: the same app {cell(t, 'fcgi-null')} MB/s; "
+                f"Berth (hashing, durable) = {fmt(ratio(med(t, 'berth'), fn), '')} of it")
+        if fh:
+            line += (f"; hashing the body (SHA-256, no disk) {cell(t, 'fcgi-hash')} MB/s, "
+                     f"Berth = {fmt(ratio(med(t, 'berth'), fh), '')} of it")
+            if c:
+                line += ("; 90% of the ceiling lies above it: out of reach for any FastCGI registry "
+                         "in this run" if fh < 0.9 * c else "; 90% of the ceiling lies below it")
+        print(line)
 ns, fl = med("mput", "berth-nosync"), med("fsync-floor", "disk")
 if ns and fl:
     own = 1000.0 / ns

@@ -257,12 +257,12 @@ pool_berth() { # [ENV=...]: Berth's pool on BN's socket, as stack.sh starts it
 		-l "$SB/log/berth.log" -P "$SB/run/berth.pid" >/dev/null
 	sleep 1
 }
-pool_null() {
+pool_null() { # [hash]
 	spawn-fcgi -s "$SB/berth.sock" -M 0666 -P "$OUT/null.pid" -- \
-		"$OUT/bench-fcgi-null" "${WORKERS:-4}" >/dev/null
+		"$OUT/bench-fcgi-null" "${WORKERS:-4}" "$@" >/dev/null
 	sleep 1
 }
-cc -std=c11 -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" -lfcgi
+cc -std=c11 -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" -lfcgi -lcrypto
 par32() { # par32 NAME BASE: one round of 32 parallel 4 MiB pushes (nginx: its ceiling)
 	local u=$1 base=$2 i l t0 t1 pargs
 	mkdir -p "$OUT/par"
@@ -368,6 +368,12 @@ for r in $(seq "$ROUNDS"); do
 	par32 fcgi-null "$BU"
 	rec push-mono fcgi-null "$r" "$(timed put_mono "$BU" "$OUT/big" "$DB")" MB/s
 	rec push-chunked fcgi-null "$r" "$(timed put_chunked "$BU" "$OUT/big" "$DB")" MB/s
+	# The same with each body hashed (SHA-256), as a registry must: on
+	# two cores the client's TLS, nginx's and the hash share the CPU.
+	pool_stop
+	pool_null hash
+	rec push-mono fcgi-hash "$r" "$(timed put_mono "$BU" "$OUT/big" "$DB")" MB/s
+	rec push-chunked fcgi-hash "$r" "$(timed put_chunked "$BU" "$OUT/big" "$DB")" MB/s
 	pool_stop
 	pool_berth
 done

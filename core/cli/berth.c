@@ -72,10 +72,8 @@ static int become_owner(const char *root)
 	return 0;
 }
 
-static int load(const char *path, struct config *cfg, struct store *st)
+const char *cli_config_path(const char *path)
 {
-	struct buf warn = BUF_INIT;
-	struct err e = ERR_INIT;
 	static const char *defaults[] = { "/etc/berth/config.yml",
 					  "/etc/docker/registry/config.yml" };
 	size_t i;
@@ -83,6 +81,15 @@ static int load(const char *path, struct config *cfg, struct store *st)
 	for (i = 0; !path && i < 2; i++)
 		if (access(defaults[i], R_OK) == 0)
 			path = defaults[i];
+	return path;
+}
+
+static int load(const char *path, struct config *cfg, struct store *st)
+{
+	struct buf warn = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	path = cli_config_path(path);
 	if (config_load(path, environ, cfg, &warn, &e) < 0) {
 		fprintf(stderr, "berth: %s\n", e.msg);
 		buf_free(&warn);

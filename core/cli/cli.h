@@ -8,5 +8,9 @@
 #define BERTH_CLI_H
 
 int cmd_user(const char *cfgpath, int argc, char **argv);
+/* The config file a command reads: path, else the first readable of
+ * /etc/berth/config.yml and /etc/docker/registry/config.yml, else NULL
+ * (the defaults). */
+const char *cli_config_path(const char *path);
 
 #endif

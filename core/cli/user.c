@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -84,6 +85,9 @@ static int password(char *buf, size_t n)
 
 int cmd_user(const char *cfgpath, int argc, char **argv)
 {
+	const char *cpath;
+	struct stat cst;
+	int existed = 0;
 	const char *file = NULL, *op, *name = NULL;
 	struct config cfg;
 	struct buf warn = BUF_INIT;
@@ -124,7 +128,7 @@ int cmd_user(const char *cfgpath, int argc, char **argv)
 		return 2;
 	}
 	if (!file) {
-		if (config_load(cfgpath, environ, &cfg, &warn, &e) < 0) {
+		if (config_load(cli_config_path(cfgpath), environ, &cfg, &warn, &e) < 0) {
 			fprintf(stderr, "berth: %s\n", e.msg);
 			buf_free(&warn);
 			return 1;
@@ -151,6 +155,7 @@ int cmd_user(const char *cfgpath, int argc, char **argv)
 	}
 	if (strcmp(op, "del") && password(pass, sizeof(pass)) < 0)
 		goto out;
+	existed = access(file, F_OK) == 0;
 	if (auth_edit(file, !strcmp(op, "add") ? AUTH_ADD :
 		      !strcmp(op, "passwd") ? AUTH_PASSWD : AUTH_DEL,
 		      name, pass, (int)cost, &e) < 0) {
@@ -158,6 +163,13 @@ int cmd_user(const char *cfgpath, int argc, char **argv)
 			e.detail);
 		goto out;
 	}
+	/* A file this command created for a config: readable by whoever
+	 * may read that config (the registry's group, in the package), as
+	 * the registry must read it; nobody else. */
+	if (!existed && have_cfg && (cpath = cli_config_path(cfgpath)) && stat(cpath, &cst) == 0 &&
+	    (chown(file, (uid_t)-1, cst.st_gid) < 0 || chmod(file, 0640) < 0))
+		fprintf(stderr, "berth user: cannot give %s the group of %s: %s\n", file,
+			cpath, strerror(errno));
 	printf("%s: %s %s\n", file, !strcmp(op, "add") ? "added" :
 	       !strcmp(op, "passwd") ? "new password for" : "removed", name);
 	rc = 0;

@@ -40,7 +40,7 @@ eq "berth-config(5) documents every key of the README's table" "$undoc" ""
 mkdir -p "$OUT/units"
 sed "s|/usr/sbin/|$R/usr/sbin/|g; s|/etc/berth/|$R/etc/berth/|g" "$R/lib/systemd/system/berth.service" > "$OUT/units/berth.service"
 cp "$R/lib/systemd/system/berth.socket" "$OUT/units/"
-v=$(cd "$OUT/units" && systemd-analyze verify ./berth.socket ./berth.service 2>&1 | grep -v '^$')
+v=$(cd "$OUT/units" && MANPATH=$R/usr/share/man systemd-analyze verify ./berth.socket ./berth.service 2>&1 | grep -v '^$')
 eq "systemd-analyze verify finds nothing wrong in the units" "$v" ""
 make -s uninstall DESTDIR="$R" PREFIX=/usr SYSTEMDUNITDIR=/lib/systemd/system >/dev/null 2>&1
 left=$(cd "$R" && find . -type f | grep -v '^./etc/' | sort | tr '\n' ' ')
@@ -61,7 +61,7 @@ check "its conffiles are /etc/berth/config.yml and the others under /etc" \
 	bash -c "dpkg-deb -e '$DEB' '$OUT/ctl' && grep -qx /etc/berth/config.yml '$OUT/ctl/conffiles' && ! grep -qv '^/etc/' '$OUT/ctl/conffiles'"
 dpkg -i "$DEB" > "$OUT/dpkg-i.log" 2>&1
 eq "dpkg -i installs it" "$?" 0
-check "the system user berth exists" getent passwd berth
+check "the system user berth exists" bash -c "getent passwd berth >/dev/null"
 check "the store belongs to it" test "$(stat -c %U /var/lib/registry)" = berth
 check "the socket is enabled" test -L /etc/systemd/system/sockets.target.wants/berth.socket
 check "the service is not enabled (the socket starts it)" bash -c "! ls /etc/systemd/system/*.wants/berth.service 2>/dev/null | grep -q ."
@@ -72,7 +72,7 @@ check "and nothing was started" bash -c "! pgrep -x berth-fcgi >/dev/null"
 printf 'pkg-secret\n' | /usr/sbin/berth user add pkguser > "$OUT/useradd.log" 2>&1
 eq "berth user add works on the installed config" "$?" 0
 install -d -o berth -g berth /run/berth
-SOCK=$OUT/pkg.sock
+SOCK=/run/berth/test.sock
 rm -f "$SOCK"
 setpriv --reuid=berth --regid=berth --init-groups systemd-socket-activate -l "$SOCK" -- \
 	/usr/sbin/berth-fcgi -c /etc/berth/config.yml -w 1 > "$OUT/pkg-serve.log" 2>&1 &
