@@ -54,7 +54,7 @@ deps-build:
 deps-run: deps-build
 	$(call need,$(RUN_DEPS) $(if $(filter apache,$(SERVER)),$(APACHE_DEPS)))
 deps-test: deps-run
-	$(call need,$(TEST_DEPS) $(APACHE_DEPS) chromium)
+	$(call need,$(TEST_DEPS) $(APACHE_DEPS) $(DEB_DEPS) chromium)
 	@command -v node >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null
 	@[ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm install --no-audit --no-fund >/dev/null)
 

@@ -372,6 +372,7 @@ for r in $(seq "$ROUNDS"); do
 	# two cores the client's TLS, nginx's and the hash share the CPU.
 	pool_stop
 	pool_null hash
+	par32 fcgi-hash "$BU"
 	rec push-mono fcgi-hash "$r" "$(timed put_mono "$BU" "$OUT/big" "$DB")" MB/s
 	rec push-chunked fcgi-hash "$r" "$(timed put_chunked "$BU" "$OUT/big" "$DB")" MB/s
 	pool_stop

@@ -103,6 +103,20 @@ check "one supervisor is left, with its 3 workers" \
 	test "$(pgrep -P "$s" -x berth-fcgi | wc -l)" = 3 -a "$(pool_pids | wc -w)" -le 5
 check "each successor says so in the log" grep -q 'took over the pool' "$LOG"
 
+# --- 1c. While the supervisor dies, no request is refused: a steady
+# stream of GETs, the supervisor killed three times, no 502/503.
+( end=$((SECONDS + 4)); while [ $SECONDS -lt $end ]; do
+	curl -s -o /dev/null -w '%{http_code}\n' --cacert "$CA" -u "$CRED" "$URL/v2/"
+done ) > "$OUT/steady" &
+SPID=$!
+for _ in 1 2 3; do sleep 1; kill -9 "$(sup)"; done
+wait $SPID
+n=$(wc -l < "$OUT/steady")
+bad=$(grep -vc '^200$' "$OUT/steady")
+check "no request refused while the supervisor was killed 3 times ($n requests, $bad not 200)" \
+	test "$bad" = 0 -a "$n" -gt 20
+sleep 1
+
 # --- 1b. kill -9 of the upload purger in the middle of a purge: 3,000
 # sessions older than the purge age (registry:2's startedat), and the
 # purger killed while it removes them. The next purges finish the job.
@@ -198,6 +212,10 @@ check "with the pushes' blobs and manifests" \
 	awk '/^berth_blobs_written_total / && $2 > 0 { b = 1 } /^berth_manifests_written_total / && $2 > 0 { m = 1 } END { exit !(b && m) }' "$OUT/m.txt"
 check "and the upload purge runs" awk '/^berth_upload_purge_runs_total / && $2 > 0 { f = 1 } END { exit !f }' "$OUT/m.txt"
 check "and the start time" grep -q '^process_start_time_seconds ' "$OUT/m.txt"
+REGISTRY_BERTH_RUNDIRECTORY=$S/run REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA \
+	"$B" -c "$S/config.yml" gc > "$OUT/gc.out" 2>&1
+b=$(total)
+check "a berth gc run is counted too" awk '/^berth_gc_runs_total / && $2 == 1 { f = 1 } END { exit !f }' "$OUT/m.txt"
 kill -9 $(pgrep -P "$(sup)" -x berth-fcgi) 2>/dev/null
 sleep 2.5
 c=$(total)

@@ -51,6 +51,7 @@ int main(void)
 	test_put();
 	test_fsbatch();
 	test_sink();
+	test_service();
 	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

@@ -34,5 +34,6 @@ void test_tags_page(void);
 void test_put(void);
 void test_fsbatch(void);
 void test_sink(void);
+void test_service(void);
 
 #endif
