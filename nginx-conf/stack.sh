@@ -162,6 +162,7 @@ start_apache() {
 		# The plain-HTTP listener, when asked for: the same /v2 without TLS.
 		if [ -n "${HTTP_PORT:-}" ]; then
 			echo "<VirtualHost 127.0.0.1:$HTTP_PORT>"
+			# (to the end of <Location /v2>, the first Location of the site)
 			sed -n '/AllowEncodedSlashes/,/<\/Location>/p' "$s/site.conf" | grep -v '^ *SSL'
 			echo "</VirtualHost>"
 		fi
