@@ -247,6 +247,30 @@ static int m_sum_slot(const char *dir, const char *name, struct m_sum *t, struct
 	return 0;
 }
 
+/* Each counter's name and help line, in enum metrics_counter's order. */
+static const struct {
+	const char *name, *help;
+} m_names[METRICS__COUNT] = {
+	[METRICS_BYTES_RECEIVED] = { "berth_http_received_bytes_total", "Request body bytes read." },
+	[METRICS_BYTES_SENT] = { "berth_http_sent_bytes_total",
+				 "Response body bytes answered (blob bodies sent by the web server included)." },
+	[METRICS_UPLOADS_STARTED] = { "berth_uploads_started_total", "Blob upload sessions started." },
+	[METRICS_UPLOADS_COMPLETED] = { "berth_uploads_completed_total", "Blob upload sessions completed." },
+	[METRICS_UPLOADS_CANCELLED] = { "berth_uploads_cancelled_total",
+					"Blob upload sessions cancelled by their client." },
+	[METRICS_BLOBS_WRITTEN] = { "berth_blobs_written_total", "Blobs stored (pushes, not mounts)." },
+	[METRICS_MANIFESTS_WRITTEN] = { "berth_manifests_written_total", "Manifests stored." },
+	[METRICS_GC_RUNS] = { "berth_gc_runs_total", "Garbage collections that completed." },
+	[METRICS_GC_BLOBS] = { "berth_gc_removed_blobs_total", "Blobs garbage collection removed." },
+	[METRICS_GC_MANIFESTS] = { "berth_gc_removed_manifests_total",
+				   "Manifests garbage collection removed." },
+	[METRICS_GC_BYTES] = { "berth_gc_reclaimed_bytes_total", "Bytes garbage collection freed." },
+	[METRICS_PURGE_RUNS] = { "berth_upload_purge_runs_total", "Upload purges that completed." },
+	[METRICS_PURGE_UPLOADS] = { "berth_upload_purge_removed_total", "Abandoned uploads purged." },
+	[METRICS_PURGE_BYTES] = { "berth_upload_purge_reclaimed_bytes_total",
+				  "Bytes the upload purge freed." },
+};
+
 static int m_counter(struct buf *o, const char *name, const char *help, uint64_t v)
 {
 	return buf_addf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
@@ -310,38 +334,12 @@ int metrics_render(const char *dir, struct buf *o, struct err *e)
 	r |= buf_addf(o, "berth_http_request_duration_seconds_sum %.9f\n"
 			 "berth_http_request_duration_seconds_count %llu\n",
 		      (double)t.dur_ns / 1e9, (unsigned long long)t.dur_count);
-	r |= m_counter(o, "berth_http_received_bytes_total", "Request body bytes read.",
-		       c[METRICS_BYTES_RECEIVED]);
-	r |= m_counter(o, "berth_http_sent_bytes_total", "Response body bytes answered "
-		       "(blob bodies sent by the web server included).", c[METRICS_BYTES_SENT]);
-	r |= m_counter(o, "berth_uploads_started_total", "Blob upload sessions started.",
-		       c[METRICS_UPLOADS_STARTED]);
-	r |= m_counter(o, "berth_uploads_completed_total", "Blob upload sessions completed.",
-		       c[METRICS_UPLOADS_COMPLETED]);
-	r |= m_counter(o, "berth_uploads_cancelled_total", "Blob upload sessions cancelled "
-		       "by their client.", c[METRICS_UPLOADS_CANCELLED]);
 	done = c[METRICS_UPLOADS_COMPLETED] + c[METRICS_UPLOADS_CANCELLED] + c[METRICS_PURGE_UPLOADS];
 	r |= m_gauge(o, "berth_uploads_in_progress", "Upload sessions started and not yet "
 		     "completed, cancelled or purged.",
 		     c[METRICS_UPLOADS_STARTED] > done ? (double)(c[METRICS_UPLOADS_STARTED] - done) : 0);
-	r |= m_counter(o, "berth_blobs_written_total", "Blobs stored (pushes, not mounts).",
-		       c[METRICS_BLOBS_WRITTEN]);
-	r |= m_counter(o, "berth_manifests_written_total", "Manifests stored.",
-		       c[METRICS_MANIFESTS_WRITTEN]);
-	r |= m_counter(o, "berth_gc_runs_total", "Garbage collections that completed.",
-		       c[METRICS_GC_RUNS]);
-	r |= m_counter(o, "berth_gc_removed_blobs_total", "Blobs garbage collection removed.",
-		       c[METRICS_GC_BLOBS]);
-	r |= m_counter(o, "berth_gc_removed_manifests_total", "Manifests garbage collection "
-		       "removed.", c[METRICS_GC_MANIFESTS]);
-	r |= m_counter(o, "berth_gc_reclaimed_bytes_total", "Bytes garbage collection freed.",
-		       c[METRICS_GC_BYTES]);
-	r |= m_counter(o, "berth_upload_purge_runs_total", "Upload purges that completed.",
-		       c[METRICS_PURGE_RUNS]);
-	r |= m_counter(o, "berth_upload_purge_removed_total", "Abandoned uploads purged.",
-		       c[METRICS_PURGE_UPLOADS]);
-	r |= m_counter(o, "berth_upload_purge_reclaimed_bytes_total", "Bytes the upload purge "
-		       "freed.", c[METRICS_PURGE_BYTES]);
+	for (i = 0; i < METRICS__COUNT; i++)
+		r |= m_counter(o, m_names[i].name, m_names[i].help, c[i]);
 	r |= m_gauge(o, "berth_processes", "Berth processes counting now (workers, purges, "
 		     "collections).", (double)t.live);
 	if (t.oldest)

@@ -4,7 +4,8 @@
  *
  * Signals. A worker that gets SIGTERM/SIGINT while it serves a request
  * exits once the request is answered, so a request is never cut in half;
- * while it waits for the next request the signal ends it at once. The
+ * while it waits for the next request it leaves at once (the handler only
+ * sets flags and wakes the wait; see wait_setup()). The
  * supervisor passes SIGTERM on and exits when the last worker has.
  * SIGHUP/SIGUSR1 reopen the log (logrotate), in every process.
  *
@@ -37,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,6 +72,16 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on(int sig, void (*fn)(int), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = flags;
+	sigaction(sig, &sa, NULL);
 }
 
 /* --- the election ---------------------------------------------------- */
@@ -215,15 +228,27 @@ static void pool_lock(void)
  * it is answered. A flag, not a blocked signal: two sigprocmask calls per
  * request cost more than the check (SA_RESTART keeps the request's own
  * system calls from seeing EINTR). */
-static volatile sig_atomic_t serving, stop_after, stopped, orphaned;
+static volatile sig_atomic_t stop_after, stopped, orphaned;
+/* Written by a handler so that the wait for the next connection sees the
+ * signal even when it came just before the wait began (self-pipe). */
+static int wake_fd[2] = { -1, -1 };
+
+static void wake(void)
+{
+	int saved = errno;
+
+	if (wake_fd[1] >= 0 && write(wake_fd[1], "x", 1) < 0) {
+		/* Full: a wake-up is pending already. */
+	}
+	errno = saved;
+}
 
 static void on_term_worker(int sig)
 {
 	(void)sig;
 	stopped = 1;
-	if (!serving)
-		_exit(0);
 	stop_after = 1;
+	wake();
 }
 
 static void on_orphan(int sig)
@@ -233,9 +258,17 @@ static void on_orphan(int sig)
 		return;
 	orphaned = 1;
 	pool_elect();
-	if (!serving)
-		_exit(0);
 	stop_after = 1;
+	wake();
+}
+
+/* A worker told to go: it leaves between requests, never in one, and an
+ * orphan tries the election once more on its way out. */
+static void leave(void)
+{
+	if (orphaned && !stopped)
+		pool_elect();
+	_exit(0);
 }
 
 static void on_hup(int sig)
@@ -261,36 +294,99 @@ static void count_open(struct app *a, const char *who)
 	buf_free(&dir);
 }
 
+/* The wait for the next connection: an epoll of the listening socket
+ * (EPOLLEXCLUSIVE: one idle worker is woken per connection, as a blocking
+ * accept would) and of the self-pipe, with the listening socket
+ * non-blocking, so that accept itself never blocks. Blocking in accept
+ * instead, a worker told to stop could not tell "waiting" from "holding a
+ * connection libfcgi is still reading" (the handler exited in the latter
+ * too: nginx's 502). Returns the epoll descriptor, or -1 (then the worker
+ * blocks in accept, and a stop waits for the next request's end). */
+static int wait_setup(void)
+{
+	struct epoll_event ev;
+	int ep, fl;
+
+	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = 0;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) < 0)
+		goto fail;
+	ev.events = EPOLLIN;
+	ev.data.fd = wake_fd[0];
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd[0], &ev) < 0)
+		goto fail;
+	fl = fcntl(0, F_GETFL);
+	if (fl < 0 || fcntl(0, F_SETFL, fl | O_NONBLOCK) < 0)
+		goto fail;
+	return ep;
+fail:
+	close(ep);
+	return -1;
+}
+
+/* 1 when a connection may be waiting, 0 when not (woken, or a timeout). */
+static int wait_connection(int ep)
+{
+	struct epoll_event ev[2];
+	char drain[64];
+	int n, i, ready = 0;
+
+	n = epoll_wait(ep, ev, 2, 1000);
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.fd == 0)
+			ready = 1;
+		else
+			while (read(wake_fd[0], drain, sizeof(drain)) > 0)
+				;
+	}
+	return ready;
+}
+
 int pool_serve(struct app *a)
 {
 	FCGX_Request fr;
-	struct sigaction sa;
+	int ep;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term_worker;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_orphan;
-	sigaction(SIGUSR2, &sa, NULL);
-	sa.sa_handler = on_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sa.sa_flags = 0;
-	sigaction(SIGPIPE, &sa, NULL);
+	on(SIGTERM, on_term_worker, SA_RESTART);
+	on(SIGINT, on_term_worker, SA_RESTART);
+	on(SIGUSR2, on_orphan, SA_RESTART);
+	on(SIGHUP, on_hup, SA_RESTART);
+	on(SIGUSR1, on_hup, SA_RESTART);
+	on(SIGPIPE, SIG_IGN, 0);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_line("error: cannot initialise libfcgi");
 		return 1;
 	}
 	count_open(a, "worker");
+	ep = wait_setup();
+	if (ep < 0)
+		log_line("worker: cannot set up the wait for connections (%s): a stop "
+			 "waits for the next request", strerror(errno));
 	for (;;) {
 		struct http_req r;
 		double t0;
 
-		if (FCGX_Accept_r(&fr) < 0)
+		if (stop_after)
+			leave();
+		if (ep >= 0 && !wait_connection(ep))
 			continue;
-		serving = 1;
+		if (stop_after)
+			leave();
+		/* EAGAIN: another worker took it. */
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (ep < 0) { /* others may have made the socket non-blocking */
+				struct pollfd p = { 0, POLLIN, 0 };
+
+				poll(&p, 1, 1000);
+			}
+			continue;
+		}
 		t0 = now_s();
 		if (http_req_init(&r, &fr, a->cfg) < 0) {
 			log_line("error: out of memory");
@@ -319,12 +415,6 @@ int pool_serve(struct app *a)
 			}
 			if (c > 0)
 				waitpid(c, NULL, 0);
-		}
-		serving = 0;
-		if (stop_after) {
-			if (orphaned && !stopped)
-				pool_elect();
-			_exit(0);
 		}
 	}
 }
@@ -481,7 +571,6 @@ int pool_supervise(struct app *a, const struct pool_opts *o)
 	long n = o->workers;
 	pid_t *kids = calloc((size_t)n, sizeof(pid_t));
 	double *born = calloc((size_t)n, sizeof(double));
-	struct sigaction sa;
 	sigset_t none;
 	long i, alive;
 	double next_purge;
@@ -492,18 +581,14 @@ int pool_supervise(struct app *a, const struct pool_opts *o)
 		return 1;
 	}
 	supervisor_pid = getpid();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_reopen;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = on_chld;
-	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
+	/* No SA_RESTART: the signals interrupt the loop's sleep. */
+	on(SIGTERM, on_term, 0);
+	on(SIGINT, on_term, 0);
+	on(SIGHUP, on_reopen, 0);
+	on(SIGUSR1, on_reopen, 0);
+	on(SIGCHLD, on_chld, 0);
+	on(SIGPIPE, SIG_IGN, 0);
+	on(SIGUSR2, SIG_IGN, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	pool_lock();
