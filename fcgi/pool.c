@@ -18,8 +18,9 @@
  * the handler (so a worker busy with a 1 GiB body does not delay it) each
  * tries to bind the name, and the one that can forks twice, so the new
  * supervisor is nobody's worker, and executes this program anew with the
- * same arguments and the lock as fd 3 (BERTH_POOL_LOCK_FD). Everything on
- * that path is async-signal-safe (socket, bind, fork, sigprocmask, dup2,
+ * same arguments and the lock as fd 3 (BERTH_POOL_LOCK_FD), every other
+ * descriptor above it closed. Everything on that path is
+ * async-signal-safe (socket, bind, fork, sigprocmask, dup2, close_range,
  * execve, waitpid, close); the arguments and environment it needs are
  * built beforehand. Each orphan then leaves as on SIGTERM, and tries the
  * election once more as it leaves: if the new supervisor died before it
@@ -147,6 +148,15 @@ static void pool_elect(void)
 				_exit(127);
 		} else if (fcntl(fd, F_SETFD, 0) < 0) {
 			_exit(127);
+		}
+		/* Only the socket, the log and the lock go on: the connection
+		 * of a request this worker was serving (libfcgi does not mark
+		 * it close-on-exec) must not live on in the next pool. */
+		if (close_range(POOL_LOCK_FD + 1, ~0U, 0) < 0) {
+			int i;
+
+			for (i = POOL_LOCK_FD + 1; i < 1024; i++)
+				close(i);
 		}
 		/* By its path, so ps names it as before; by the running
 		 * file if that path is gone (the package was removed). */

@@ -65,7 +65,7 @@ check "the system user berth exists" bash -c "getent passwd berth >/dev/null"
 check "the store belongs to it" test "$(stat -c %U /var/lib/registry)" = berth
 check "the socket is enabled" test -L /etc/systemd/system/sockets.target.wants/berth.socket
 check "the service is not enabled (the socket starts it)" bash -c "! ls /etc/systemd/system/*.wants/berth.service 2>/dev/null | grep -q ."
-check "and nothing was started" bash -c "! pgrep -x berth-fcgi >/dev/null"
+check "and nothing was started" bash -c "! pgrep -f '^/usr/sbin/berth-fcgi' >/dev/null"
 
 # Serve from what the package installed, as its units would: the socket
 # handed over (systemd-socket-activate), as user berth, driven by cgi-fcgi.
