@@ -54,10 +54,12 @@ rm -f "$OUT/acked" "$OUT/codes"
 for n in 1 2 3 4 5; do pusher $n & done
 PUSHERS=$(jobs -p | tr '\n' ' ')
 pushing() { local p; for p in $PUSHERS; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
-sups=0 workers=0 purgers=0 worst=0 slow=0
+sups=0 workers=0 purgers=0 worst=0 slow=0 k=0
 while pushing; do
 	sleep 0.$((RANDOM % 5 + 3))
-	case $((RANDOM % 3)) in
+	# In turn, so that every kind is killed in every run.
+	k=$((k + 1))
+	case $((k % 3)) in
 	0)	old=$(sup)
 		[ -n "$old" ] || continue
 		kill -9 "$old" 2>/dev/null || continue
