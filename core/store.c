@@ -220,12 +220,6 @@ out:
 	return r;
 }
 
-int store_blob_adopt(const struct store *st, const struct digest *d,
-		     const char *path, struct err *e)
-{
-	return store_blob_link(st, d, path, e);
-}
-
 int store_blob_open(const struct store *st, const struct digest *d,
 		    struct store_blob_file *f, struct err *e)
 {

@@ -82,9 +82,6 @@ int store_blob_put(const struct store *st, const struct digest *d,
 /* Sets the blob's mtime to now (see store_link_touch): 1, 0, -1. */
 int store_blob_touch(const struct store *st, const struct digest *d,
 		     struct err *e);
-/* Hard-links the complete, fsync'd file at path in as blob d. */
-int store_blob_adopt(const struct store *st, const struct digest *d,
-		     const char *path, struct err *e);
 
 /* An open blob, for a worker that sends the bytes itself. */
 struct store_blob_file {
@@ -188,6 +185,14 @@ int store_tags_page(const struct store *st, const char *name, const char *last,
 int store_manifest_put(const struct store *st, const char *name,
 		       const struct digest *d, const void *body, size_t len,
 		       const char *tag, struct err *e);
+
+/* An upload's bytes (the file data, open as fd, which hashes to d) as
+ * blob d, linked into name as a layer: fsync of the data, link() into
+ * blobs/, the _layers link, in three durable steps (store_put.c). The
+ * data file stays where it is (the blob is a second name of it). */
+int store_upload_put(const struct store *st, const char *name,
+		     const struct digest *d, const char *data, int fd,
+		     struct err *e);
 
 /* ---- repositories ---- */
 

@@ -23,6 +23,11 @@
  * stray ".tmp-*" files (swept by gc), empty directories, or everything
  * done up to a step, never a name before what it names is durable.
  *
+ * An upload's blob (store_upload_put) takes three of those steps: the
+ * data file, the blob's new directory and the layer link in a temp file
+ * (1), the blob (2), the layer link renamed into place (3); where the
+ * blob is already there its data is not even synced.
+ *
  * Races are resolved as those functions resolve them, by doing the step
  * again their way: when a rename meets a directory that a garbage
  * collection moved aside for a moment, or a tag that another PUT created
@@ -343,5 +348,70 @@ int store_manifest_put(const struct store *st, const char *name,
 		fs_remove_tree(p.newtag.s, &ie);
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		buf_free(all[i]);
+	return r;
+}
+
+int store_upload_put(const struct store *st, const char *name,
+		     const struct digest *d, const char *data, int fd,
+		     struct err *e)
+{
+	struct put p;
+	int dfd, r = -1, slow = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.st = st;
+	p.name = name;
+	p.d = d;
+	digest_format(d, p.link);
+	/* Step 0: is the blob there, does the repository link it? */
+	p.have_blob = store_blob_touch(st, d, e);
+	if (p.have_blob < 0 ||
+	    store_link_dir(st, name, STORE_LAYER, d, &p.rdir, e) < 0)
+		goto out;
+	p.have_rev = same_link(p.rdir.s, d, e);
+	if (p.have_rev < 0)
+		goto out;
+	/* Step 1: the bytes, the blob's directory, the link's temp file. */
+	if (!p.have_blob) {
+		if (buf_adds(&p.btmp, data) < 0) {
+			err_sys(e, "out of memory");
+			goto out;
+		}
+		dfd = dup(fd);
+		if (dfd < 0) {
+			err_sys(e, "dup %s", data);
+			goto out;
+		}
+		if (fs_batch_add_fd(&p.b, dfd, data, e) < 0 ||
+		    store_blob_dir(st, d, &p.bdir, e) < 0 ||
+		    store_blob_data(st, d, &p.bdata, e) < 0 ||
+		    fs_mkdirs_into(p.bdir.s, &p.b, e) < 0)
+			goto out;
+	}
+	if (!p.have_rev &&
+	    (fs_mkdirs_into(p.rdir.s, &p.b, e) < 0 ||
+	     fs_write_temp_into(p.rdir.s, "link", p.link, strlen(p.link), &p.b,
+				&p.rtmp, e) < 0))
+		goto out;
+	if (fs_batch_sync(&p.b, e) < 0 || name_blob(&p, e) < 0)
+		goto out;
+	/* Step 3: the link names the blob. */
+	if (!p.have_rev) {
+		slow = rename_link(&p, &p.rtmp, p.rdir.s, e);
+		if (slow < 0 || fs_batch_sync(&p.b, e) < 0 ||
+		    (slow && store_link_add(st, name, STORE_LAYER, d, e) < 0))
+			goto out;
+	}
+	r = 0;
+out:
+	fs_batch_clear(&p.b);
+	/* btmp is the caller's data file, not a temp file of ours. */
+	if (p.rtmp.len)
+		unlink(p.rtmp.s);
+	buf_free(&p.btmp);
+	buf_free(&p.bdir);
+	buf_free(&p.bdata);
+	buf_free(&p.rdir);
+	buf_free(&p.rtmp);
 	return r;
 }

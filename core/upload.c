@@ -120,9 +120,31 @@ static int new_id(char out[UPLOAD_ID_LEN + 1], struct err *e)
 	return 0;
 }
 
-int upload_save(struct upload *u, struct err *e)
+/* berthstate from u: FS_CACHE only for a new session, whose offset 0
+ * describes no bytes. */
+static int write_state(struct upload *u, enum fs_sync sync, struct err *e)
 {
 	struct buf s = BUF_INIT;
+	int r;
+
+	if (buf_adds(&s, STATE_MAGIC) < 0 ||
+	    buf_addf(&s, "offset %lld\n", (long long)u->offset) < 0 ||
+	    digest_hasher_save(u->h, &s) < 0) {
+		buf_free(&s);
+		return err_sys(e, "out of memory");
+	}
+	r = fs_write_file(u->dir.s, STORE_UPLOAD_STATE, s.s, s.len, sync, e);
+	buf_free(&s);
+	return r;
+}
+
+/* The bytes, then the state that describes them (with the session
+ * directory, which holds both names), then the session's own entry in
+ * _uploads: upload_start() left all of it to the page cache, and this
+ * request's 202 promises the client it can resume from here. */
+int upload_save(struct upload *u, struct err *e)
+{
+	char *slash;
 	int r;
 
 	if (u->spoiled) {
@@ -131,14 +153,16 @@ int upload_save(struct upload *u, struct err *e)
 	}
 	if (fdatasync(u->fd) < 0)
 		return err_sys(e, "fdatasync %s", u->data.s);
-	if (buf_adds(&s, STATE_MAGIC) < 0 ||
-	    buf_addf(&s, "offset %lld\n", (long long)u->offset) < 0 ||
-	    digest_hasher_save(u->h, &s) < 0) {
-		buf_free(&s);
-		return err_sys(e, "out of memory");
+	if (write_state(u, FS_DURABLE, e) < 0)
+		return -1;
+	slash = strrchr(u->dir.s, '/');
+	if (!slash || slash == u->dir.s) {
+		errno = 0;
+		return err_sys(e, "upload directory %s has no parent", u->dir.s);
 	}
-	r = fs_write_file(u->dir.s, STORE_UPLOAD_STATE, s.s, s.len, FS_DURABLE, e);
-	buf_free(&s);
+	*slash = 0;
+	r = fs_fsync_dir(u->dir.s, e);
+	*slash = '/';
 	return r;
 }
 
@@ -181,9 +205,15 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Nothing of a new session is fsync'd: its 202 acknowledges no
+	 * bytes, and a session a power cut takes (gone, or a state file
+	 * left empty: BLOB_UPLOAD_UNKNOWN) is one the client starts again,
+	 * as it must when a session expires. The first upload_save() makes
+	 * it durable; a monolithic push never needs it to be (its blob is
+	 * made durable on its own). Six fsyncs less per push. */
 	if (fs_write_file(u->dir.s, STORE_UPLOAD_STARTED, when, strlen(when),
-			  FS_DURABLE, e) < 0 ||
-	    upload_save(u, e) < 0 || fs_fsync_dir(parent.s, e) < 0)
+			  FS_CACHE, e) < 0 ||
+	    write_state(u, FS_CACHE, e) < 0)
 		goto fail;
 	buf_free(&parent);
 	*out = u;
@@ -221,6 +251,13 @@ static int load_state(struct upload *u, struct err *e)
 		goto out;
 	}
 	r = -1;
+	if (s.len == 0) {
+		/* The start writes its state without an fsync: after a power
+		 * cut it can be there but empty. Nothing of such a session
+		 * was acknowledged, so it is unknown, not damaged. */
+		err_set(e, ERR_BLOB_UPLOAD_UNKNOWN, "blob upload unknown");
+		goto out;
+	}
 	if (strncmp(s.s, STATE_MAGIC, strlen(STATE_MAGIC)))
 		goto bad;
 	q = s.s + strlen(STATE_MAGIC);
@@ -409,10 +446,7 @@ int upload_commit(struct upload *u, const struct digest *want, struct err *e)
 		return err_set(e, ERR_DIGEST_INVALID,
 			       "provided digest did not match uploaded content");
 	}
-	if (fdatasync(u->fd) < 0)
-		return err_sys(e, "fdatasync %s", u->data.s);
-	if (store_blob_adopt(u->st, want, u->data.s, e) < 0 ||
-	    store_link_add(u->st, u->name, STORE_LAYER, want, e) < 0)
+	if (store_upload_put(u->st, u->name, want, u->data.s, u->fd, e) < 0)
 		return -1;
 	/* The blob is in; a leftover session would only waste space until
 	 * the purge, so a failure to remove it is not the client's error. */

@@ -49,6 +49,7 @@ int main(void)
 	test_snapshot();
 	test_tags_page();
 	test_put();
+	test_upload_put();
 	test_fsbatch();
 	test_sink();
 	test_service();

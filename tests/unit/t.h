@@ -32,6 +32,7 @@ void test_auth(void);
 void test_snapshot(void);
 void test_tags_page(void);
 void test_put(void);
+void test_upload_put(void);
 void test_fsbatch(void);
 void test_sink(void);
 void test_service(void);

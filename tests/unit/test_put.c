@@ -2,7 +2,9 @@
  * another repository, blob and revision, a tag moving, the same tag, a
  * damaged or missing current link), a store it cannot write, and nothing
  * of its temp files left. (Its races with gc and concurrent PUTs are
- * exercised by tests/integration/crash.sh and gc.sh.) fsbatch: more
+ * exercised by tests/integration/crash.sh and gc.sh.) store_upload_put:
+ * a new blob, one another repository has, a link already there, a store
+ * it cannot write; the data file stays. fsbatch: more
  * entries than a batch holds, one that cannot be opened, a forked child. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -141,6 +143,55 @@ void test_put(void)
 	/* Nothing of ours left behind anywhere. */
 	snprintf(p, sizeof(p), "%s/docker/registry/v2", root);
 	CHECK(no_temp(p));
+	buf_free(&b);
+	store_close(&st);
+}
+
+void test_upload_put(void)
+{
+	struct store st;
+	struct err e = ERR_INIT;
+	struct digest d;
+	const char *root = t_tmpdir();
+	const char *bytes = "layer bytes";
+	char s[DIGEST_STR_MAX], rel[512], p[1024], data[1024];
+	struct buf b = BUF_INIT;
+	int fd;
+
+	CHECK(store_open(&st, root, &e) == 0);
+	digest_of(DIGEST_SHA256, bytes, strlen(bytes), &d);
+	digest_format(&d, s);
+	snprintf(data, sizeof(data), "%s/upload-data", root);
+	fd = open(data, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK(fd >= 0 && write(fd, bytes, strlen(bytes)) == (ssize_t)strlen(bytes));
+
+	/* Nothing there: the blob is a second name of the data file. */
+	CHECK(store_upload_put(&st, "a/b", &d, data, fd, &e) == 0);
+	CHECK(store_blob_read(&st, &d, 1024, &b, &e) == 1 && !strcmp(b.s, bytes));
+	buf_reset(&b);
+	snprintf(rel, sizeof(rel), "repositories/a/b/_layers/sha256/%s/link", d.hex);
+	CHECK(has(root, rel, s));
+	CHECK(access(data, F_OK) == 0);
+	/* The same again (blob and link there), and into a repository
+	 * that only lacks the link. */
+	CHECK(store_upload_put(&st, "a/b", &d, data, fd, &e) == 0);
+	CHECK(store_upload_put(&st, "c", &d, data, fd, &e) == 0);
+	snprintf(rel, sizeof(rel), "repositories/c/_layers/sha256/%s/link", d.hex);
+	CHECK(has(root, rel, s));
+	/* A damaged link is replaced. */
+	snprintf(p, sizeof(p), "%s/docker/registry/v2/%s", root, rel);
+	CHECK(truncate(p, 3) == 0);
+	CHECK(store_upload_put(&st, "c", &d, data, fd, &e) == 0);
+	CHECK(has(root, rel, s));
+	/* A file where the repository's _layers would be: an error, no link. */
+	snprintf(p, sizeof(p), "%s/docker/registry/v2/repositories/blocked", root);
+	CHECK(fs_write_file(p, "_layers", "", 0, FS_CACHE, &e) == 0);
+	CHECK(store_upload_put(&st, "blocked", &d, data, fd, &e) < 0);
+	CHECK(store_link_exists(&st, "blocked", STORE_LAYER, &d, &e) <= 0);
+
+	snprintf(p, sizeof(p), "%s/docker/registry/v2", root);
+	CHECK(no_temp(p));
+	close(fd);
 	buf_free(&b);
 	store_close(&st);
 }

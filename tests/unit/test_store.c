@@ -1,7 +1,9 @@
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -170,6 +172,34 @@ void test_upload(void)
 	CHECK(upload_cancel(u, &e) == 0);
 	upload_close(u);
 	CHECK(upload_open(&st, "r", id, &u, &e) < 0 && e.code == ERR_BLOB_UPLOAD_UNKNOWN);
+
+	/* What a power cut may leave of a session that was never saved
+	 * (upload_start syncs nothing): a state file left empty is an
+	 * unknown session, a torn one a damaged session, a startedat left
+	 * empty dates the session by its directory; none is a 500. */
+	{
+		char sp[1024];
+		time_t when = 0;
+
+		CHECK(upload_start(&st, "r", 0, &u, &e) == 0);
+		snprintf(id, sizeof(id), "%s", upload_id(u));
+		upload_close(u);
+		snprintf(sp, sizeof(sp),
+			 "%s/docker/registry/v2/repositories/r/_uploads/%s/berthstate", root, id);
+		CHECK(truncate(sp, 0) == 0);
+		CHECK(upload_open(&st, "r", id, &u, &e) < 0 && e.code == ERR_BLOB_UPLOAD_UNKNOWN);
+		{
+			int fd = open(sp, O_WRONLY | O_TRUNC);
+			CHECK(fd >= 0 && write(fd, "berth-upl", 9) == 9);
+			close(fd);
+		}
+		CHECK(upload_open(&st, "r", id, &u, &e) < 0 && e.code == ERR_BLOB_UPLOAD_INVALID);
+		snprintf(sp, sizeof(sp),
+			 "%s/docker/registry/v2/repositories/r/_uploads/%s/startedat", root, id);
+		CHECK(truncate(sp, 0) == 0);
+		CHECK(store_upload_started(&st, "r", id, &when, &e) == 1 &&
+		      when > time(NULL) - 60);
+	}
 	store_close(&st);
 }
 
