@@ -229,8 +229,9 @@ done
 
 # 32 parallel pushes of distinct 4 MiB blobs (128 MiB in all), from
 # one client: one curl making the 32 POSTs at once, then one making
-# the 32 PUTs at once (32 connections each). 64 curl processes, one
-# per request, measured mostly their own start-up and TLS handshakes.
+# the 32 PUTs at once (32 connections each); the round's time is the two
+# curl runs (64 curl processes, one per request, measured mostly their
+# own start-up and TLS handshakes).
 # The ceiling: the same two rounds against nginx, a static GET of the
 # small file for each POST and a PUT into its tmpfs sink for each push.
 # What serves BN's socket: Berth's pool as stack.sh starts it, or, in
@@ -264,10 +265,12 @@ pool_null() { # [hash]
 }
 cc -std=c11 -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" -lfcgi -lcrypto
 par32() { # par32 NAME BASE: one round of 32 parallel 4 MiB pushes (nginx: its ceiling)
-	local u=$1 base=$2 i l t0 t1 pargs
+	local u=$1 base=$2 i l t0 t1 t2 t3 pargs
 	mkdir -p "$OUT/par"
 	for i in $(seq 32); do head -c $((4 << 20)) /dev/urandom > "$OUT/par/$i"; done
 	for i in $(seq 32); do d "$OUT/par/$i" > "$OUT/par/$i.d"; done
+	# The bodies' own writeback, not inside the round.
+	sync
 	pargs=()
 	for i in $(seq 32); do
 		# (-o applies to one URL: each GET gets its own)
@@ -277,6 +280,9 @@ par32() { # par32 NAME BASE: one round of 32 parallel 4 MiB pushes (nginx: its c
 	t0=$(now)
 	curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
 		-w '%header{location}\n' "${pargs[@]}" > "$OUT/par/locs" 2>/dev/null
+	t1=$(now)
+	# Off the clock: bash building the 32 PUTs' arguments (~100 forks,
+	# 60-100 ms, more than a third of Berth's whole PUT round).
 	pargs=()
 	i=0
 	while read -r l; do
@@ -288,12 +294,13 @@ par32() { # par32 NAME BASE: one round of 32 parallel 4 MiB pushes (nginx: its c
 				"$(q "$(abs "$base" "$l")")digest=$(cat "$OUT/par/$i.d")")
 		fi
 	done < "$OUT/par/locs"
+	t2=$(now)
 	curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null \
 		-w '%{http_code}\n' "${pargs[@]}" > "$OUT/par/codes" 2>/dev/null
-	t1=$(now)
+	t3=$(now)
 	rm -f "$SHM"/sink/par-*
 	if [ "$(grep -c '^201$' "$OUT/par/codes")" = 32 ]; then
-		rec par32 $u "$r" "$(mbps $((128 << 20)) "$t0" "$t1")" MB/s
+		rec par32 $u "$r" "$(mbps $((128 << 20)) 0 "$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN { print b - a + d - c }')")" MB/s
 	else
 		echo "bench: $u parallel pushes: $(sort "$OUT/par/codes" | uniq -c | tr '\n' ' ')" >&2
 	fi
