@@ -18,9 +18,14 @@
  *               pays for a durable body. With "hash" instead of DIR,
  *               hashed (SHA-256, as every registry must to check the
  *               digest) and thrown away: the least a registry does with
- *               a body, without a disk.
+ *               a body, without a disk. With "sink DIR": hashed and
+ *               written to a new file in DIR through Berth's own writer
+ *               (core/sink.c: O_DIRECT and AIO), then fdatasync and an
+ *               fsync of DIR: the least a durable registry does with a
+ *               body, without any of a registry's names around it.
  *
- * Usage: spawn-fcgi -s SOCK -- bench-fcgi-null N [DIR|hash]   (N processes)
+ * Usage: spawn-fcgi -s SOCK -- bench-fcgi-null N [DIR|hash|sink DIR]
+ * (N processes)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fcgiapp.h>
@@ -31,6 +36,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include "../core/err.h"
+#include "../core/sink.h"
 
 static const char HEAD[] =
 	"Status: 200 OK\r\n"
@@ -51,6 +58,52 @@ static const char FAILED[] =
 	"Status: 500 Internal Server Error\r\n"
 	"Content-Length: 0\r\n"
 	"\r\n";
+
+/* The body hashed and into DIR/<pid>-<n> through the sink, durable. */
+static int null_sink(FCGX_Request *r, const char *dir, int dfd)
+{
+	static unsigned long n;
+	char path[4096];
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int outlen;
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", r->envp);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct err e = ERR_INIT;
+	struct sink *k = NULL;
+	int fd, got, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%ld-%lu", dir, (long)getpid(), n++);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    sink_open(fd, path, 0, cl && *cl ? strtoll(cl, NULL, 10) : -1, &k, &e) < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (;;) {
+		size_t room;
+		char *b = sink_buf(k, &room);
+
+		got = FCGX_GetStr(b, (int)room, r->in);
+		if (got <= 0)
+			break;
+		if (EVP_DigestUpdate(md, b, (size_t)got) != 1 ||
+		    sink_put(k, (size_t)got, &e) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && (sink_finish(k, &e) < 0 ||
+			EVP_DigestFinal_ex(md, out, &outlen) != 1))
+		rc = -1;
+	sink_free(k);
+	if (rc == 0 && (fdatasync(fd) < 0 || fsync(dfd) < 0))
+		rc = -1;
+out:
+	EVP_MD_CTX_free(md);
+	if (fd >= 0 && close(fd) < 0)
+		rc = -1;
+	return rc;
+}
 
 /* The body into DIR/<pid>-<n>, durable; or read and dropped (dir NULL).
  * Returns 0, or -1 when a step failed (the answer is then a 500, which
@@ -110,12 +163,20 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 1, i, dfd = -1;
 	const char *dir = argc > 2 ? argv[2] : NULL;
+	int sink = dir && !strcmp(dir, "sink");
 	size_t len = 1 << 20;
 	char body[512], *buf = malloc(len);
 	FCGX_Request r;
 
 	if (!buf)
 		return 1;
+	if (sink) {
+		if (argc < 4) {
+			fprintf(stderr, "usage: bench-fcgi-null N sink DIR\n");
+			return 1;
+		}
+		dir = argv[3];
+	}
 	if (dir && strcmp(dir, "hash") && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		perror(dir);
 		return 1;
@@ -134,7 +195,7 @@ int main(int argc, char **argv)
 		if (!strcmp(m, "POST")) {
 			FCGX_PutStr(POSTED, (int)sizeof(POSTED) - 1, r.out);
 		} else if (!strcmp(m, "PUT") || !strcmp(m, "PATCH")) {
-			if (null_take(&r, dir, dfd, buf, len) == 0)
+			if ((sink ? null_sink(&r, dir, dfd) : null_take(&r, dir, dfd, buf, len)) == 0)
 				FCGX_PutStr(CREATED, (int)sizeof(CREATED) - 1, r.out);
 			else
 				FCGX_PutStr(FAILED, (int)sizeof(FAILED) - 1, r.out);

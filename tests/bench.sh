@@ -263,7 +263,9 @@ pool_null() { # [hash]
 		"$OUT/bench-fcgi-null" "${WORKERS:-4}" "$@" >/dev/null
 	sleep 1
 }
-cc -std=c11 -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" -lfcgi -lcrypto
+# (linked with libberth for its "sink" mode: Berth's own body writer)
+cc -std=c11 -D_GNU_SOURCE -O2 -o "$OUT/bench-fcgi-null" "$TOP/tests/bench-fcgi-null.c" \
+	"$TOP/build/libberth.a" -lfcgi -lcrypto -ljansson -lyaml -lcrypt
 par32() { # par32 NAME BASE: one round of 32 parallel 4 MiB pushes (nginx: its ceiling)
 	local u=$1 base=$2 i l t0 t1 t2 t3 pargs
 	mkdir -p "$OUT/par"
@@ -352,7 +354,15 @@ for r in $(seq "$ROUNDS"); do
 	pool_stop
 	pool_null
 	par32 fcgi-null "$BU"
+	# The durable floor: each body hashed and written with Berth's own
+	# writer (core/sink.c), one fdatasync and one directory fsync, no
+	# registry around it. In the store's filesystem, removed each round.
 	pool_stop
+	mkdir -p "$OUT/null-sink" && chmod 0777 "$OUT/null-sink"
+	pool_null sink "$OUT/null-sink"
+	par32 fcgi-sink "$BU"
+	pool_stop
+	rm -rf "$OUT/null-sink"
 	pool_berth
 	if [ $((r % 2)) = 0 ]; then par32 berth "$BU"; fi
 	par32 r2 "$RU"
