@@ -50,10 +50,12 @@ struct put {
 	const struct store *st;
 	const char *name, *tag;
 	const struct digest *d;
+	enum store_link_kind kind;      /* what rdir links: revision or layer */
+	int src_fd;                     /* an upload's data file, or -1 */
 	char link[DIGEST_STR_MAX]; /* a link file's content */
 	struct fs_batch b;
 	struct buf btmp, bdir, bdata;   /* the blob */
-	struct buf rdir, rtmp;          /* the revision link */
+	struct buf rdir, rtmp;          /* the revision (or layer) link */
 	struct buf tags, tdir;          /* tags/ and tags/<tag> */
 	struct buf idir, itmp;          /* the tag's index link */
 	struct buf cdir, ctmp;          /* the tag's current link */
@@ -86,7 +88,7 @@ static int look(struct put *p, struct err *e)
 
 	p->have_blob = store_blob_touch(p->st, p->d, e);
 	if (p->have_blob < 0 ||
-	    store_link_dir(p->st, p->name, STORE_REVISION, p->d, &p->rdir, e) < 0)
+	    store_link_dir(p->st, p->name, p->kind, p->d, &p->rdir, e) < 0)
 		return -1;
 	p->have_rev = same_link(p->rdir.s, p->d, e);
 	if (p->have_rev < 0)
@@ -141,17 +143,37 @@ out:
 	return r;
 }
 
+/* The blob's bytes under a name of their own, into the batch: the
+ * upload's data file as it is (btmp then names the caller's file), or
+ * body in a temp file in _berth/tmp/. */
+static int blob_source(struct put *p, const void *body, size_t len,
+		       struct err *e)
+{
+	struct buf tmpdir = BUF_INIT;
+	int fd, r = -1;
+
+	if (p->src_fd >= 0) {
+		fd = dup(p->src_fd);
+		if (fd < 0)
+			return err_sys(e, "dup %s", p->btmp.s);
+		return fs_batch_add_fd(&p->b, fd, p->btmp.s, e);
+	}
+	if (store_berth_path(p->st, "tmp", &tmpdir, e) == 0 &&
+	    fs_mkdirs_into(tmpdir.s, &p->b, e) == 0 &&
+	    fs_write_temp_into(tmpdir.s, "blob", body, len, &p->b, &p->btmp, e) == 0)
+		r = 0;
+	buf_free(&tmpdir);
+	return r;
+}
+
 /* Step 1: every byte, in temp names. */
 static int write_bytes(struct put *p, const void *body, size_t len,
 		       struct err *e)
 {
-	struct buf tmpdir = BUF_INIT;
 	int r = -1;
 
 	if (!p->have_blob &&
-	    (store_berth_path(p->st, "tmp", &tmpdir, e) < 0 ||
-	     fs_mkdirs_into(tmpdir.s, &p->b, e) < 0 ||
-	     fs_write_temp_into(tmpdir.s, "blob", body, len, &p->b, &p->btmp, e) < 0 ||
+	    (blob_source(p, body, len, e) < 0 ||
 	     store_blob_dir(p->st, p->d, &p->bdir, e) < 0 ||
 	     store_blob_data(p->st, p->d, &p->bdata, e) < 0 ||
 	     fs_mkdirs_into(p->bdir.s, &p->b, e) < 0))
@@ -175,7 +197,6 @@ static int write_bytes(struct put *p, const void *body, size_t len,
 	}
 	r = fs_batch_sync(&p->b, e);
 out:
-	buf_free(&tmpdir);
 	return r;
 }
 
@@ -288,7 +309,7 @@ static int name_links(struct put *p, struct err *e)
 		slow_tag = r;
 	}
 	if (slow_rev && (fs_batch_sync(&p->b, e) < 0 ||
-			 store_link_add(p->st, p->name, STORE_REVISION, p->d, e) < 0))
+			 store_link_add(p->st, p->name, p->kind, p->d, e) < 0))
 		return -1;
 	if (p->tag && !p->tag_there && build_new_tag(p, e) < 0)
 		return -1;
@@ -317,38 +338,50 @@ static int name_links(struct put *p, struct err *e)
 	return slow_tag ? store_tag_set(p->st, p->name, p->tag, p->d, e) : 0;
 }
 
+/* The steps in order, then the temp files and directories of ours that
+ * were not renamed (an upload's data file is the caller's: kept). */
+static int put_run(struct put *p, const void *body, size_t len,
+		   struct err *e)
+{
+	struct buf *temps[] = { &p->rtmp, &p->itmp, &p->ctmp };
+	struct buf *all[] = { &p->btmp, &p->bdir, &p->bdata, &p->rdir, &p->rtmp,
+			      &p->tags, &p->tdir, &p->idir, &p->itmp, &p->cdir,
+			      &p->ctmp, &p->newtag };
+	struct err ie = ERR_INIT;
+	size_t i;
+	int r = -1;
+
+	digest_format(p->d, p->link);
+	if (look(p, e) == 0 && write_bytes(p, body, len, e) == 0 &&
+	    name_blob(p, e) == 0 && name_links(p, e) == 0)
+		r = 0;
+	fs_batch_clear(&p->b);
+	if (p->src_fd < 0 && p->btmp.len)
+		unlink(p->btmp.s);
+	for (i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
+		if (temps[i]->len)
+			unlink(temps[i]->s);
+	if (p->newtag.len)
+		fs_remove_tree(p->newtag.s, &ie);
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		buf_free(all[i]);
+	return r;
+}
+
 int store_manifest_put(const struct store *st, const char *name,
 		       const struct digest *d, const void *body, size_t len,
 		       const char *tag, struct err *e)
 {
 	struct put p;
-	struct buf *temps[] = { &p.btmp, &p.rtmp, &p.itmp, &p.ctmp };
-	struct buf *all[] = { &p.btmp, &p.bdir, &p.bdata, &p.rdir, &p.rtmp,
-			      &p.tags, &p.tdir, &p.idir, &p.itmp, &p.cdir,
-			      &p.ctmp, &p.newtag };
-	struct err ie = ERR_INIT;
-	size_t i;
-	int r = -1;
 
 	memset(&p, 0, sizeof(p));
 	p.st = st;
 	p.name = name;
 	p.tag = tag;
 	p.d = d;
-	digest_format(d, p.link);
-	if (look(&p, e) == 0 && write_bytes(&p, body, len, e) == 0 &&
-	    name_blob(&p, e) == 0 && name_links(&p, e) == 0)
-		r = 0;
-	fs_batch_clear(&p.b);
-	/* Temp files and directories of ours that were not renamed. */
-	for (i = 0; i < sizeof(temps) / sizeof(temps[0]); i++)
-		if (temps[i]->len)
-			unlink(temps[i]->s);
-	if (p.newtag.len)
-		fs_remove_tree(p.newtag.s, &ie);
-	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		buf_free(all[i]);
-	return r;
+	p.kind = STORE_REVISION;
+	p.src_fd = -1;
+	return put_run(&p, body, len, e);
 }
 
 int store_upload_put(const struct store *st, const char *name,
@@ -356,62 +389,14 @@ int store_upload_put(const struct store *st, const char *name,
 		     struct err *e)
 {
 	struct put p;
-	int dfd, r = -1, slow = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.st = st;
 	p.name = name;
 	p.d = d;
-	digest_format(d, p.link);
-	/* Step 0: is the blob there, does the repository link it? */
-	p.have_blob = store_blob_touch(st, d, e);
-	if (p.have_blob < 0 ||
-	    store_link_dir(st, name, STORE_LAYER, d, &p.rdir, e) < 0)
-		goto out;
-	p.have_rev = same_link(p.rdir.s, d, e);
-	if (p.have_rev < 0)
-		goto out;
-	/* Step 1: the bytes, the blob's directory, the link's temp file. */
-	if (!p.have_blob) {
-		if (buf_adds(&p.btmp, data) < 0) {
-			err_sys(e, "out of memory");
-			goto out;
-		}
-		dfd = dup(fd);
-		if (dfd < 0) {
-			err_sys(e, "dup %s", data);
-			goto out;
-		}
-		if (fs_batch_add_fd(&p.b, dfd, data, e) < 0 ||
-		    store_blob_dir(st, d, &p.bdir, e) < 0 ||
-		    store_blob_data(st, d, &p.bdata, e) < 0 ||
-		    fs_mkdirs_into(p.bdir.s, &p.b, e) < 0)
-			goto out;
-	}
-	if (!p.have_rev &&
-	    (fs_mkdirs_into(p.rdir.s, &p.b, e) < 0 ||
-	     fs_write_temp_into(p.rdir.s, "link", p.link, strlen(p.link), &p.b,
-				&p.rtmp, e) < 0))
-		goto out;
-	if (fs_batch_sync(&p.b, e) < 0 || name_blob(&p, e) < 0)
-		goto out;
-	/* Step 3: the link names the blob. */
-	if (!p.have_rev) {
-		slow = rename_link(&p, &p.rtmp, p.rdir.s, e);
-		if (slow < 0 || fs_batch_sync(&p.b, e) < 0 ||
-		    (slow && store_link_add(st, name, STORE_LAYER, d, e) < 0))
-			goto out;
-	}
-	r = 0;
-out:
-	fs_batch_clear(&p.b);
-	/* btmp is the caller's data file, not a temp file of ours. */
-	if (p.rtmp.len)
-		unlink(p.rtmp.s);
-	buf_free(&p.btmp);
-	buf_free(&p.bdir);
-	buf_free(&p.bdata);
-	buf_free(&p.rdir);
-	buf_free(&p.rtmp);
-	return r;
+	p.kind = STORE_LAYER;
+	p.src_fd = fd;
+	if (buf_adds(&p.btmp, data) < 0)
+		return err_sys(e, "out of memory");
+	return put_run(&p, NULL, 0, e);
 }
