@@ -20,7 +20,7 @@ BUILD_DEPS := gcc make pkg-config libfcgi-dev libssl-dev libjansson-dev \
               libcrypt-dev libyaml-dev
 RUN_DEPS   := nginx spawn-fcgi openssl curl ca-certificates
 APACHE_DEPS := apache2 libapache2-mod-fcgid libapache2-mod-xsendfile
-TEST_DEPS  := skopeo podman umoci busybox-static jq docker-registry apache2-utils docker-compose \
+TEST_DEPS  := glusterfs-server glusterfs-client skopeo podman umoci busybox-static jq docker-registry apache2-utils docker-compose \
               python3 bc libfcgi-bin systemd man-db
 
 CORE_SRC := $(wildcard core/*.c)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "banned.h"
@@ -35,6 +36,105 @@ static int absent_or_fail(struct err *e, const char *what, const char *path)
 		return 0;
 	errno = saved;
 	return err_sys(e, "%s %s", what, path);
+}
+
+static int stale_pause(int *tries, int saved)
+{
+	if (*tries >= FS_STALE_TRIES)
+		return 0;
+	/* The first try again at once (the path walk looks the name up
+	 * anew), then 1, 2, 4 ... 256 ms: a client cache that still holds
+	 * another host's replaced file (FUSE's entry and attribute caches,
+	 * GlusterFS's md-cache: 1 s each by default), or a tag moved again
+	 * between the lookup and the open, gets a moment. */
+	if (*tries)
+		usleep(1000u << (*tries - 1 < 8 ? *tries - 1 : 8));
+	(*tries)++;
+	errno = saved;
+	return 1;
+}
+
+/* 1 when the directory of path lists path's last component. */
+static int listed(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	struct dirent *de;
+	char dir[4096];
+	int found = 0;
+	DIR *d;
+
+	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
+		return 0;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = 0;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d)))
+		found = !strcmp(de->d_name, slash + 1);
+	closedir(d);
+	return found;
+}
+
+int fs_stale_again(int *tries, const char *path)
+{
+	int saved = errno;
+
+	if (saved == ESTALE)
+		return stale_pause(tries, saved);
+	if (saved != ENOENT || !listed(path))
+		return 0;
+	/* ENOENT for a name its directory lists: this client looked the
+	 * name up before another host replaced the file, and the server
+	 * answers for the old one. Never absence: once the tries are
+	 * spent it is ESTALE, an error. */
+	if (stale_pause(tries, saved))
+		return 1;
+	errno = ESTALE;
+	return 0;
+}
+
+int fs_stale_fd_again(int *tries, const char *path)
+{
+	int saved = errno;
+	struct stat sb;
+
+	if (saved != ESTALE && saved != ENOENT)
+		return 0;
+	/* The file was opened through a name whose cached lookup still
+	 * names the old file: an open() by the same path would use that
+	 * lookup again (FUSE keeps it for its entry timeout, GlusterFS's
+	 * open-behind answers the open without asking the server). A
+	 * stat() by path asks the server, meets ESTALE in the kernel's own
+	 * path walk, and the kernel then looks the name up anew
+	 * (LOOKUP_REVAL), which the next open uses. */
+	(void)stat(path, &sb);
+	if (stale_pause(tries, saved))
+		return 1;
+	errno = ESTALE;
+	return 0;
+}
+
+int fs_fstat_fresh(int fd, struct stat *sb)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC,
+		  STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO |
+		  STATX_SIZE | STATX_MTIME, &sx) < 0) {
+		if (errno == ENOSYS || errno == EINVAL)
+			return fstat(fd, sb);
+		return -1;
+	}
+	memset(sb, 0, sizeof(*sb));
+	sb->st_mode = sx.stx_mode;
+	sb->st_nlink = sx.stx_nlink;
+	sb->st_ino = sx.stx_ino;
+	sb->st_size = (off_t)sx.stx_size;
+	sb->st_mtim.tv_sec = sx.stx_mtime.tv_sec;
+	sb->st_mtim.tv_nsec = sx.stx_mtime.tv_nsec;
+	sb->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	return 0;
 }
 
 int fs_fsync_dir(const char *dir, struct err *e)
@@ -294,14 +394,26 @@ int fs_write_file(const char *dir, const char *name, const void *data,
 
 int fs_read_file(const char *path, size_t max, struct buf *out, struct err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
 	ssize_t n;
 	size_t start = out->len;
+	int fd, tries = 0;
 
-	if (fd < 0)
+again:
+	buf_truncate(out, start);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (fs_stale_again(&tries, path))
+			goto again;
 		return absent_or_fail(e, "open", path);
-	if (fstat(fd, &sb) < 0) {
+	}
+	/* Fresh attributes: another host may have written the file, and a
+	 * network filesystem's cached size would end the read early. */
+	if (fs_fstat_fresh(fd, &sb) < 0) {
+		if (fs_stale_fd_again(&tries, path)) {
+			close(fd);
+			goto again;
+		}
 		err_sys(e, "stat %s", path);
 		close(fd);
 		return -1;
@@ -334,6 +446,10 @@ int fs_read_file(const char *path, size_t max, struct buf *out, struct err *e)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			if (fs_stale_fd_again(&tries, path)) {
+				close(fd);
+				goto again;
+			}
 			err_sys(e, "read %s", path);
 			close(fd);
 			return -1;
@@ -363,9 +479,11 @@ int fs_stat_file(const char *path, off_t *size, struct timespec *mtime,
 		 struct err *e)
 {
 	struct stat sb;
+	int tries = 0;
 
-	if (stat(path, &sb) < 0)
-		return absent_or_fail(e, "stat", path);
+	while (stat(path, &sb) < 0)
+		if (!fs_stale_again(&tries, path))
+			return absent_or_fail(e, "stat", path);
 	if (!S_ISREG(sb.st_mode)) {
 		errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
 		return err_sys(e, "stat %s (not a regular file)", path);
@@ -380,9 +498,11 @@ int fs_stat_file(const char *path, off_t *size, struct timespec *mtime,
 int fs_stat_dir(const char *path, struct timespec *mtime, struct err *e)
 {
 	struct stat sb;
+	int tries = 0;
 
-	if (stat(path, &sb) < 0)
-		return absent_or_fail(e, "stat", path);
+	while (stat(path, &sb) < 0)
+		if (!fs_stale_again(&tries, path))
+			return absent_or_fail(e, "stat", path);
 	if (!S_ISDIR(sb.st_mode)) {
 		errno = ENOTDIR;
 		return err_sys(e, "stat %s (not a directory)", path);
@@ -394,8 +514,11 @@ int fs_stat_dir(const char *path, struct timespec *mtime, struct err *e)
 
 int fs_touch(const char *path, struct err *e)
 {
-	if (utimensat(AT_FDCWD, path, NULL, 0) < 0)
-		return absent_or_fail(e, "touch", path);
+	int tries = 0;
+
+	while (utimensat(AT_FDCWD, path, NULL, 0) < 0)
+		if (!fs_stale_again(&tries, path))
+			return absent_or_fail(e, "touch", path);
 	return 1;
 }
 
@@ -424,8 +547,11 @@ int fs_stamp(const char *dir, const char *name, struct err *e)
 
 int fs_unlink(const char *path, struct err *e)
 {
-	if (unlink(path) < 0)
-		return absent_or_fail(e, "unlink", path);
+	int tries = 0;
+
+	while (unlink(path) < 0)
+		if (!fs_stale_again(&tries, path))
+			return absent_or_fail(e, "unlink", path);
 	return 1;
 }
 
@@ -433,14 +559,26 @@ int fs_list(const char *dir, unsigned flags, struct strlist *out,
 	    struct err *e)
 {
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	size_t start = out->n;
+	int tries = 0;
+	DIR *d;
 
-	if (!d)
+again:
+	d = opendir(dir);
+	if (!d) {
+		if (fs_stale_again(&tries, dir))
+			goto again;
 		return absent_or_fail(e, "opendir", dir);
+	}
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
+			if (errno && fs_stale_fd_again(&tries, dir)) {
+				closedir(d);
+				strlist_truncate(out, start);
+				goto again;
+			}
 			if (errno) {
 				err_sys(e, "readdir %s", dir);
 				closedir(d);
@@ -504,9 +642,11 @@ int fs_remove_tree(const char *path, struct err *e)
 int fs_recent(const char *path, double grace, time_t now)
 {
 	struct stat sb;
+	int tries = 0;
 
-	if (stat(path, &sb) < 0)
-		return errno != ENOENT && errno != ENOTDIR;
+	while (stat(path, &sb) < 0)
+		if (!fs_stale_again(&tries, path))
+			return errno != ENOENT && errno != ENOTDIR;
 	return difftime(now, sb.st_mtime) < grace;
 }
 
@@ -514,8 +654,12 @@ int fs_recent(const char *path, double grace, time_t now)
 static int present(const char *path)
 {
 	struct stat sb;
+	int tries = 0;
 
-	return stat(path, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR);
+	while (stat(path, &sb) < 0)
+		if (!fs_stale_again(&tries, path))
+			return errno != ENOENT && errno != ENOTDIR;
+	return 1;
 }
 
 /* The tests' way to widen the moments a writer can race a collector (as
@@ -659,12 +803,13 @@ int fs_hash_file(const char *path, enum digest_alg alg, struct digest *out,
 {
 	struct digest_hasher *h = NULL;
 	char *chunk = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = -1;
+	int fd, r = -1, tries = 0;
 	struct stat sb;
 	ssize_t n;
 
-	if (fd < 0)
-		return absent_or_fail(e, "open", path);
+	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if (!fs_stale_again(&tries, path))
+			return absent_or_fail(e, "open", path);
 	if (fstat(fd, &sb) < 0) {
 		err_sys(e, "stat %s", path);
 		goto out;

@@ -149,12 +149,13 @@ static int page_file(const char *file, const struct timespec *mt,
 {
 	struct stat sb;
 	void *map;
-	int fd, r;
+	int fd, r, tries = 0;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+	/* A snapshot another host replaced is stale here, not unusable. */
+	while ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		if (!fs_stale_again(&tries, file))
+			return 0;
+	if (fs_fstat_fresh(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
 	    (unsigned long long)sb.st_size > SNAP_MAX) {
 		close(fd);
 		return 0;

@@ -18,6 +18,7 @@
 
 #include <openssl/rand.h>
 
+#include "fsprobe.h"
 #include "fsutil.h"
 #include "snapshot.h"
 #include "banned.h"
@@ -69,6 +70,19 @@ int store_open(struct store *st, const char *rootdirectory, struct err *e)
 		return err_sys(e, "out of memory");
 	}
 	return 0;
+}
+
+int store_check_fs(const struct store *st, char *type, size_t typelen,
+		   struct err *e)
+{
+	struct buf dir = BUF_INIT;
+	int r = -1;
+
+	fsprobe_type(st->root, type, typelen);
+	if (store_berth_path(st, "tmp", &dir, e) == 0 && fs_mkdirs(dir.s, e) == 0)
+		r = fsprobe_run(dir.s, e);
+	buf_free(&dir);
+	return r;
 }
 
 void store_close(struct store *st)
@@ -225,19 +239,20 @@ int store_blob_open(const struct store *st, const struct digest *d,
 {
 	struct buf p = BUF_INIT;
 	struct stat sb;
-	int r = -1;
+	int r = -1, tries = 0;
 
 	f->fd = -1;
 	f->size = 0;
 	if (store_blob_data(st, d, &p, e) < 0)
 		goto out;
-	f->fd = open(p.s, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0) {
+	while ((f->fd = open(p.s, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (fs_stale_again(&tries, p.s))
+			continue;
 		r = errno == ENOENT || errno == ENOTDIR ? 0 :
 			err_sys(e, "open %s", p.s);
 		goto out;
 	}
-	if (fstat(f->fd, &sb) < 0) {
+	if (fs_fstat_fresh(f->fd, &sb) < 0) {
 		err_sys(e, "stat %s", p.s);
 		store_blob_file_close(f);
 		goto out;

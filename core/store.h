@@ -56,6 +56,11 @@ enum store_link_kind { STORE_LAYER, STORE_REVISION };
 /* Opens (creating if needed) the store under an absolute rootdirectory. */
 int store_open(struct store *st, const char *rootdirectory, struct err *e);
 void store_close(struct store *st);
+/* Probes the store's filesystem (fsprobe.h) in _berth/tmp: 0 when it
+ * does all the store relies on, -1 with e saying what it lacks. type gets
+ * the filesystem's name, for the start-up log line. */
+int store_check_fs(const struct store *st, char *type, size_t typelen,
+		   struct err *e);
 
 /* <root>/_berth/<sub>: a file or directory of Berth's own. Each has one
  * owner: catalog* (catalog.c), purge.stamp (gc.c), tmp, quarantine and

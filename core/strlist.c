@@ -43,6 +43,12 @@ int strlist_add(struct strlist *l, const char *s)
 	return strlist_addn(l, s, strlen(s));
 }
 
+void strlist_truncate(struct strlist *l, size_t n)
+{
+	while (l->n > n)
+		free(l->items[--l->n]);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -23,6 +23,8 @@ void strlist_free(struct strlist *l);
 int strlist_add(struct strlist *l, const char *s);
 /* The first n bytes of s (or up to its NUL), as a string of its own. */
 int strlist_addn(struct strlist *l, const char *s, size_t n);
+/* Drops the items from n on (a listing started again). */
+void strlist_truncate(struct strlist *l, size_t n);
 /* strcmp order. */
 void strlist_sort(struct strlist *l);
 

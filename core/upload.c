@@ -285,6 +285,7 @@ int upload_open(const struct store *st, const char *name, const char *id,
 {
 	struct upload *u;
 	struct stat sb;
+	int tries = 0;
 
 	if (name_upload_id_valid(id, e) < 0)
 		return -1;
@@ -294,8 +295,9 @@ int upload_open(const struct store *st, const char *name, const char *id,
 	memcpy(u->id, id, UPLOAD_ID_LEN + 1);
 	if (set_paths(u, e) < 0)
 		goto fail;
-	u->fd = open(u->data.s, O_RDWR | O_CLOEXEC);
-	if (u->fd < 0) {
+	while ((u->fd = open(u->data.s, O_RDWR | O_CLOEXEC)) < 0) {
+		if (fs_stale_again(&tries, u->data.s))
+			continue;
 		if (errno == ENOENT || errno == ENOTDIR)
 			err_set(e, ERR_BLOB_UPLOAD_UNKNOWN, "blob upload unknown");
 		else
@@ -304,7 +306,9 @@ int upload_open(const struct store *st, const char *name, const char *id,
 	}
 	if (lock_data(u, e) < 0 || load_state(u, e) < 0)
 		goto fail;
-	if (fstat(u->fd, &sb) < 0) {
+	/* Fresh attributes: the last request may have been another host's,
+	 * and a network filesystem's cached size would be its old one. */
+	if (fs_fstat_fresh(u->fd, &sb) < 0) {
 		err_sys(e, "stat %s", u->data.s);
 		goto fail;
 	}

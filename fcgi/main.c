@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 	struct app a;
 	struct pool_opts po;
 	struct stat sb;
+	char fstype[64];
 	char *end;
 
 	while ((opt = getopt(argc, argv, "c:w:l:P:tp:h")) != -1) {
@@ -154,6 +155,19 @@ int main(int argc, char **argv)
 			cfg.rootdirectory, e.msg, e.detail);
 		return 1;
 	}
+	/* Refused here, before any request: a filesystem that lacks what
+	 * the store relies on would not fail loudly, it would let writers
+	 * replace each other's blobs and tags (core/fsprobe.h). */
+	if (store_check_fs(&a.st, fstype, sizeof(fstype), &e) < 0) {
+		fprintf(stderr, "berth-fcgi: storage %s (%s): %s (%s); refusing "
+			"to start: see \"What Berth asks of a filesystem\" in "
+			"docs/design.md\n", cfg.rootdirectory, fstype, e.msg, e.detail);
+		log_line("refusing to start: storage %s (%s): %s (%s)",
+			 cfg.rootdirectory, fstype, e.msg, e.detail);
+		return 1;
+	}
+	log_line("storage %s on %s: filesystem checks passed",
+		 cfg.rootdirectory, fstype);
 	a.cfg = &cfg;
 	if (fstat(0, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
 		fprintf(stderr, "berth-fcgi: fd 0 is not a socket: start me "

@@ -75,10 +75,10 @@ done
 # The same suite behind Apache + mod_fcgid (SERVER=apache), except what is
 # about spawn-fcgi's pool (crash, service: Berth's own supervisor; service
 # runs its Apache part itself) or not about the web server at all (oracle:
-# registry:2 interchange, package: installing).
+# registry:2 interchange, package: installing, gluster: the filesystem).
 for t in tests/integration/${TESTS:-*}.sh; do
 	name=$(basename "$t" .sh)
-	case "$name" in crash|oracle|compose|joxit|package|service) continue ;; esac
+	case "$name" in crash|oracle|compose|joxit|package|service|gluster) continue ;; esac
 	SERVER=apache run_one "$name-apache" "$t"
 done
 

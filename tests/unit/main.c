@@ -53,6 +53,7 @@ int main(void)
 	test_fsbatch();
 	test_sink();
 	test_service();
+	test_fs();
 	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

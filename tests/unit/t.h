@@ -36,5 +36,6 @@ void test_upload_put(void);
 void test_fsbatch(void);
 void test_sink(void);
 void test_service(void);
+void test_fs(void);
 
 #endif
