@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -22,6 +23,7 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "strlist.h"
 #include "banned.h"
 
 /* Fills e with what is missing (msg) and the call that showed it
@@ -148,6 +150,105 @@ static int probe(const char *d, struct buf *a, struct buf *b, struct buf *c,
 	return r;
 }
 
+/* The mount point of the filesystem path is on: the longest mount point
+ * in /proc/self/mountinfo that is path or one of its parents. 0, or -1
+ * when it cannot be told. */
+static int mount_point(const char *path, struct buf *out)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0, best = 0;
+	int r = -1;
+
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		char mp[4096], un[4096];
+		size_t i, j, n;
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		/* mountinfo escapes space, tab, newline and \ as \ooo. */
+		for (i = j = 0; mp[i] && j + 1 < sizeof(un); j++) {
+			if (mp[i] == '\\' && mp[i + 1] >= '0' && mp[i + 1] <= '3' &&
+			    mp[i + 2] && mp[i + 3]) {
+				un[j] = (char)((mp[i + 1] - '0') * 64 +
+					       (mp[i + 2] - '0') * 8 + (mp[i + 3] - '0'));
+				i += 4;
+			} else {
+				un[j] = mp[i++];
+			}
+		}
+		un[j] = 0;
+		n = strlen(un);
+		if (n <= best)
+			continue;
+		if (strncmp(path, un, n) || (n > 1 && path[n] && path[n] != '/'))
+			continue;
+		buf_reset(out);
+		if (buf_add(out, un, n) < 0)
+			break;
+		best = n;
+		r = 0;
+	}
+	free(line);
+	fclose(f);
+	return r;
+}
+
+/* A GlusterFS client that caches another host's file attributes or
+ * contents (performance/md-cache: stat-prefetch, performance/io-cache)
+ * serves a file another host just wrote with its old size: an upload
+ * continued on this host finds its data short, nginx sends a blob cut at
+ * the old size. FORCE_SYNC does not reach past these translators, so the
+ * store refuses them. They show in the client's graph under the mount's
+ * virtual .meta directory. 0 none (or no GlusterFS), -1 with e filled. */
+static int gluster_caches(const char *dir, struct err *e)
+{
+	static const struct {
+		const char *type, *option;
+	} bad[] = {
+		{ "performance/md-cache", "performance.stat-prefetch" },
+		{ "performance/io-cache", "performance.io-cache" },
+	};
+	struct buf mp = BUF_INIT, p = BUF_INIT, t = BUF_INIT;
+	struct strlist names = STRLIST_INIT;
+	struct err ie = ERR_INIT;
+	size_t i, k;
+	int r = 0;
+
+	if (mount_point(dir, &mp) < 0 || buf_addf(&mp, "/.meta/graphs/active") < 0 ||
+	    fs_list(mp.s, 0, &names, &ie) <= 0)
+		goto out;
+	for (i = 0; i < names.n && r == 0; i++) {
+		buf_reset(&p);
+		buf_reset(&t);
+		if (buf_addf(&p, "%s/%s/type", mp.s, names.items[i]) < 0 ||
+		    fs_read_file(p.s, 256, &t, &ie) <= 0)
+			continue;
+		while (t.len && (t.s[t.len - 1] == '\n' || t.s[t.len - 1] == ' '))
+			buf_truncate(&t, t.len - 1);
+		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+			if (!strcmp(t.s, bad[k].type)) {
+				err_set(e, ERR_INTERNAL, "the store's filesystem is a "
+					"GlusterFS volume whose "
+					"clients cache file attributes or contents (%s): "
+					"another host's writes would be read late; set "
+					"`gluster volume set VOLUME %s off`",
+					bad[k].type, bad[k].option);
+				snprintf(e->detail, sizeof(e->detail), "%s/%s",
+					 mp.s, names.items[i]);
+				r = -1;
+			}
+	}
+out:
+	strlist_free(&names);
+	buf_free(&mp);
+	buf_free(&p);
+	buf_free(&t);
+	return r;
+}
+
 int fsprobe_run(const char *dir, struct err *e)
 {
 	struct buf d = BUF_INIT, a = BUF_INIT, b = BUF_INIT, c = BUF_INIT,
@@ -170,6 +271,8 @@ int fsprobe_run(const char *dir, struct err *e)
 		goto out;
 	}
 	r = probe(d.s, &a, &b, &c, &x, e);
+	if (r == 0)
+		r = gluster_caches(dir, e);
 	if (fs_remove_tree(d.s, &ie) < 0 && r == 0)
 		r = missing(e, "cannot remove what it wrote", "remove", d.s, errno);
 out:

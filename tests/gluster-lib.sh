@@ -61,6 +61,11 @@ EOF
 	# on one host is no protection against losing the host).
 	gl volume create "$vol" replica 2 "$GLUSTER_HOST:$dir/b1" "$GLUSTER_HOST:$dir/b2" force \
 		> "$dir/create.log" 2>&1 || { GLUSTER_WHY="volume create: $(tail -1 "$dir/create.log")"; return 1; }
+	# What Berth asks of a GlusterFS volume (docs/design.md): no client
+	# cache of file attributes (md-cache), which would show another
+	# host's writes late. berth-fcgi refuses to start without it.
+	gl volume set "$vol" performance.stat-prefetch off > "$dir/set.log" 2>&1 ||
+		{ GLUSTER_WHY="volume set: $(tail -1 "$dir/set.log")"; return 1; }
 	gl volume start "$vol" > "$dir/start.log" 2>&1 ||
 		{ GLUSTER_WHY="volume start: $(tail -1 "$dir/start.log")"; return 1; }
 	for i in a b; do

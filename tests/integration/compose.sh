@@ -8,8 +8,12 @@ set -u
 cd "$TOP"
 check "docker-compose config validates docker-compose.yml" \
 	bash -c "docker-compose -f docker-compose.yml config > '$OUT/compose.out' 2>&1"
-check "the services are registry, nginx and ui" \
-	bash -c "docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ' | grep -qx 'nginx registry ui '"
+check "the services are registry, nginx and ui, and a second host's registry-b and nginx-b" \
+	bash -c "docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ' | grep -qx 'nginx nginx-b registry registry-b ui '"
+check "the second host's services run only with --profile two-hosts" \
+	bash -c "[ \"\$(grep -c 'profiles: \[\"two-hosts\"\]' docker-compose.yml)\" = 2 ]"
+check "registry-b serves the same store volume through a socket volume of its own" \
+	bash -c "docker-compose -f docker-compose.yml config | awk '/^  registry-b:/{f=1;next} f&&/^  [a-z]/{f=0} f' > '$OUT/b.yml'; grep -q -- '- registry-data:/var/lib/registry' '$OUT/b.yml' && grep -q -- '- berth-run-b:/run/berth' '$OUT/b.yml'"
 missing=""
 for src in $(grep -oE '^\s+- \./[^:]+' docker-compose.yml | sed 's/^ *- //'); do
 	git ls-files --error-unmatch "$src" >/dev/null 2>&1 || [ -n "$(git ls-files "$src")" ] || missing="$missing $src"
@@ -19,9 +23,9 @@ check "the ui runs with SINGLE_REGISTRY and DELETE_IMAGES" \
 	bash -c "grep -q 'SINGLE_REGISTRY=true' docker-compose.yml && grep -q 'DELETE_IMAGES=true' docker-compose.yml"
 check "the registry image runs as a non-root user" grep -q '^USER berth' Dockerfile
 check "both the registry and nginx have a healthcheck on /healthz's probe" \
-	bash -c "docker-compose -f docker-compose.yml config | grep -c 'healthcheck:' | grep -qx 2 && grep -q 'berth.*health' docker-compose.yml && grep -q 'https://localhost/healthz' docker-compose.yml"
+	bash -c "docker-compose -f docker-compose.yml config | grep -c 'healthcheck:' | grep -qx 4 && grep -q 'berth.*health' docker-compose.yml && grep -q 'https://localhost/healthz' docker-compose.yml"
 check "every service restarts by itself" \
-	bash -c "[ \"\$(docker-compose -f docker-compose.yml config | grep -c 'restart: always')\" = 3 ]"
+	bash -c "[ \"\$(docker-compose -f docker-compose.yml config | grep -c 'restart: always')\" = 5 ]"
 
 # The Dockerfile's build stage, outside Docker: only what it COPYs.
 rm -rf "$OUT/ctx" && mkdir -p "$OUT/ctx"

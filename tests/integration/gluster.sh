@@ -31,6 +31,18 @@ cfg() { # cfg PORT: the config of the stack on PORT, gc grace 3 s
 	stack_auth_yaml "$1"
 }
 cfg $PA > "$OUT/a.yml"; cfg $PB > "$OUT/b.yml"
+# A volume whose clients cache attributes (GlusterFS's default) is refused
+# at start-up, with the option that makes it fit.
+gl volume set "$VOL" performance.stat-prefetch on >/dev/null
+sleep 1
+if STACK_DATA=$MA/store start_stack $PA "$OUT/a.yml" 2>/dev/null; then
+	not_ok "berth-fcgi refuses a volume whose clients cache attributes (it started)"
+else
+	check "berth-fcgi refuses a volume whose clients cache attributes, naming the option" \
+		grep -q "refusing to start: .*performance.stat-prefetch off" "$TOP/var/stack-$PA/log/berth.log"
+fi
+gl volume set "$VOL" performance.stat-prefetch off >/dev/null
+sleep 1
 STACK_DATA=$MA/store start_stack $PA "$OUT/a.yml" || { not_ok "host A starts"; exit 1; }
 URLA=$URL CAA=$CA CREDA=$CRED SA=$S
 STACK_DATA=$MB/store start_stack $PB "$OUT/b.yml" || { not_ok "host B starts"; exit 1; }
@@ -292,5 +304,6 @@ check "the store is consistent after the heal (store check)" store_check "$MB/st
 stop_stacks
 gluster_down
 check "nothing of the test is left mounted" bash -c "! grep -q ' $G/' /proc/mounts"
-check "no gluster process of the test is left running" bash -c "! pgrep -f '$G' >/dev/null"
+no_gluster_left() { ! pgrep -f "[g]luster.*$G" >/dev/null; }
+check "no gluster process of the test is left running" no_gluster_left
 trap - EXIT
