@@ -133,6 +133,7 @@ fuzz: fuzz-build
 bench: deps-test all
 	$(call need,wrk bc eatmydata)
 	@bash tests/bench.sh
+	@bash tests/bench-hosts.sh
 .PHONY: bench
 
 # The certificate (SAN localhost, 127.0.0.1 and COMPOSE_HOST) and one user

@@ -197,10 +197,11 @@ static int mount_point(const char *path, struct buf *out)
 }
 
 /* A GlusterFS client that caches another host's file attributes or
- * contents (performance/md-cache: stat-prefetch, performance/io-cache)
- * serves a file another host just wrote with its old size: an upload
- * continued on this host finds its data short, nginx sends a blob cut at
- * the old size. FORCE_SYNC does not reach past these translators, so the
+ * contents (performance/md-cache: stat-prefetch; performance/quick-read,
+ * performance/io-cache) serves a file another host just wrote with its
+ * old size or bytes: an upload continued on this host finds its data
+ * short, a link another host just renamed into place reads empty, nginx
+ * sends a blob cut at the old size. FORCE_SYNC does not reach past these translators, so the
  * store refuses them. They show in the client's graph under the mount's
  * virtual .meta directory. 0 none (or no GlusterFS), -1 with e filled. */
 static int gluster_caches(const char *dir, struct err *e)
@@ -210,6 +211,7 @@ static int gluster_caches(const char *dir, struct err *e)
 	} bad[] = {
 		{ "performance/md-cache", "performance.stat-prefetch" },
 		{ "performance/io-cache", "performance.io-cache" },
+		{ "performance/quick-read", "performance.quick-read" },
 	};
 	struct buf mp = BUF_INIT, p = BUF_INIT, t = BUF_INIT;
 	struct strlist names = STRLIST_INIT;

@@ -115,6 +115,34 @@ int fs_stale_fd_again(int *tries, const char *path)
 	return 0;
 }
 
+int fs_denied_again(int *tries, const char *path)
+{
+	int saved = errno;
+	const char *slash = strrchr(path, '/');
+	struct statx sx;
+	char dir[4096];
+
+	if ((saved != EACCES && saved != EPERM) || *tries >= FS_DENIED_TRIES)
+		return 0;
+	/* A GlusterFS brick makes a file or directory as root and gives it
+	 * to its owner a moment later; a client that looked it up in that
+	 * moment keeps root as its owner for its attribute timeout, and the
+	 * kernel refuses this process on that cached owner. Fresh
+	 * attributes of the name and of its directory end that. */
+	(void)statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC | AT_SYMLINK_NOFOLLOW,
+		    STATX_BASIC_STATS, &sx);
+	if (slash && slash != path && (size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = 0;
+		(void)statx(AT_FDCWD, dir, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &sx);
+	}
+	if (*tries)
+		usleep(5000u << (2 * (*tries - 1)));
+	(*tries)++;
+	errno = saved;
+	return 1;
+}
+
 int fs_fstat_fresh(int fd, struct stat *sb)
 {
 	struct statx sx;
@@ -162,9 +190,11 @@ static int mkdir_one(char *dir, struct fs_batch *b, struct err *e)
 {
 	struct stat sb;
 	char *slash;
-	int r;
+	int r, dt = 0, m;
 
-	if (mkdir(dir, 0755) < 0) {
+	while ((m = mkdir(dir, 0755)) < 0 && fs_denied_again(&dt, dir))
+		;
+	if (m < 0) {
 		if (errno != EEXIST)
 			return err_sys(e, "mkdir %s", dir);
 		if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
@@ -295,11 +325,16 @@ int fs_pwrite_all(int fd, const void *data, size_t len, off_t off)
 static int temp_written(const char *dir, const char *prefix, const void *data,
 			size_t len, struct buf *tmp, struct err *e)
 {
-	int fd;
+	size_t start = tmp->len;
+	int fd, dt = 0;
 
+again:
+	buf_truncate(tmp, start);
 	if (buf_addf(tmp, "%s/.tmp-%s-XXXXXX", dir, prefix) < 0)
 		return err_sys(e, "out of memory");
 	fd = mkostemp(tmp->s, O_CLOEXEC);
+	if (fd < 0 && fs_denied_again(&dt, dir))
+		goto again;
 	if (fd < 0)
 		return err_sys(e, "create temp file in %s", dir);
 	if (fchmod(fd, 0644) < 0 || fs_write_all(fd, data, len) < 0) {
@@ -352,7 +387,7 @@ static int write_file_once(const char *dir, const char *name, const void *data,
 			   size_t len, enum fs_sync sync, struct err *e)
 {
 	struct buf tmp = BUF_INIT, dst = BUF_INIT;
-	int r = -1;
+	int r = -1, dt = 0;
 
 	if (fs_mkdirs(dir, e) < 0)
 		return -1;
@@ -363,7 +398,9 @@ static int write_file_once(const char *dir, const char *name, const void *data,
 		unlink(tmp.s);
 		goto out;
 	}
-	if (rename(tmp.s, dst.s) < 0) {
+	while ((r = rename(tmp.s, dst.s)) < 0 && fs_denied_again(&dt, dst.s))
+		;
+	if (r < 0) {
 		err_sys(e, "rename %s", dst.s);
 		unlink(tmp.s);
 		goto out;
@@ -514,10 +551,10 @@ int fs_stat_dir(const char *path, struct timespec *mtime, struct err *e)
 
 int fs_touch(const char *path, struct err *e)
 {
-	int tries = 0;
+	int tries = 0, dt = 0;
 
 	while (utimensat(AT_FDCWD, path, NULL, 0) < 0)
-		if (!fs_stale_again(&tries, path))
+		if (!fs_stale_again(&tries, path) && !fs_denied_again(&dt, path))
 			return absent_or_fail(e, "touch", path);
 	return 1;
 }

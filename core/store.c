@@ -175,7 +175,7 @@ int store_blob_link(const struct store *st, const struct digest *d,
 		     const char *src, struct err *e)
 {
 	struct buf dst = BUF_INIT, dir = BUF_INIT;
-	int r = -1, tries, t;
+	int r = -1, tries, t, dt = 0;
 
 	if (store_blob_dir(st, d, &dir, e) < 0 || store_blob_data(st, d, &dst, e) < 0)
 		goto out;
@@ -184,6 +184,8 @@ int store_blob_link(const struct store *st, const struct digest *d,
 			goto out;
 		if (link(src, dst.s) < 0 && errno != EEXIST) {
 			if (errno == ENOENT && tries < 5)
+				continue;
+			if (fs_denied_again(&dt, dst.s))
 				continue;
 			err_sys(e, "link %s", dst.s);
 			goto out;
@@ -629,7 +631,7 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 {
 	struct buf tags = BUF_INIT, tmp = BUF_INIT, dst = BUF_INIT;
 	struct err ie = ERR_INIT;
-	int r = -1, there;
+	int r = -1, there, rr, dt = 0;
 
 	if (store_tags_dir(st, name, &tags, e) < 0)
 		goto out;
@@ -666,7 +668,9 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 	}
 	if (r < 0)
 		goto cleanup;
-	if (rename(tmp.s, dst.s) == 0) {
+	while ((rr = rename(tmp.s, dst.s)) < 0 && fs_denied_again(&dt, dst.s))
+		;
+	if (rr == 0) {
 		r = fs_fsync_dir(tags.s, e);
 		goto out;
 	}

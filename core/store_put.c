@@ -123,7 +123,7 @@ static int look(struct put *p, struct err *e)
 static int link_in_new(struct put *p, const char *dir, struct err *e)
 {
 	struct buf tmp = BUF_INIT, dst = BUF_INIT;
-	int r = -1;
+	int r = -1, dt = 0;
 
 	if (fs_mkdirs_into(dir, &p->b, e) < 0 ||
 	    fs_write_temp_into(dir, "link", p->link, strlen(p->link), &p->b, &tmp, e) < 0)
@@ -132,7 +132,9 @@ static int link_in_new(struct put *p, const char *dir, struct err *e)
 		err_sys(e, "out of memory");
 		goto out;
 	}
-	if (rename(tmp.s, dst.s) < 0) {
+	while (rename(tmp.s, dst.s) < 0) {
+		if (fs_denied_again(&dt, dst.s))
+			continue;
 		err_sys(e, "rename %s", dst.s);
 		goto out;
 	}
@@ -207,11 +209,12 @@ static int rename_link(struct put *p, struct buf *tmp, const char *dir,
 		       struct err *e)
 {
 	struct buf dst = BUF_INIT;
-	int r;
+	int r, dt = 0;
 
 	if (buf_addf(&dst, "%s/link", dir) < 0)
 		return err_sys(e, "out of memory");
-	r = rename(tmp->s, dst.s);
+	while ((r = rename(tmp->s, dst.s)) < 0 && fs_denied_again(&dt, dst.s))
+		;
 	if (r < 0)
 		r = errno == ENOENT ? 1 : err_sys(e, "rename %s", dst.s);
 	else
@@ -226,11 +229,14 @@ static int rename_link(struct put *p, struct buf *tmp, const char *dir,
 /* Step 2: the blob. */
 static int name_blob(struct put *p, struct err *e)
 {
-	int t;
+	int t, l, dt = 0;
 
 	if (p->have_blob)
 		return 0;
-	if (link(p->btmp.s, p->bdata.s) == 0 || errno == EEXIST) {
+	while ((l = link(p->btmp.s, p->bdata.s)) < 0 && errno != EEXIST &&
+	       fs_denied_again(&dt, p->bdata.s))
+		;
+	if (l == 0 || errno == EEXIST) {
 		/* An existing blob is never replaced, only touched. */
 		t = fs_touch(p->bdata.s, e);
 		if (t < 0)

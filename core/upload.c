@@ -174,7 +174,7 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 	char when[64];
 	struct tm tm;
 	time_t now = time(NULL);
-	int tries;
+	int tries, dt = 0;
 
 	if (!u)
 		return err_sys(e, "out of memory");
@@ -186,12 +186,17 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 			goto fail;
 		if (mkdir(u->dir.s, 0755) == 0)
 			break;
+		if (fs_denied_again(&dt, u->dir.s))
+			continue;
 		if (errno != EEXIST || tries > 8) {
 			err_sys(e, "mkdir %s", u->dir.s);
 			goto fail;
 		}
 	}
-	u->fd = open(u->data.s, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	dt = 0;
+	while ((u->fd = open(u->data.s, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0 &&
+	       fs_denied_again(&dt, u->data.s))
+		;
 	if (u->fd < 0) {
 		err_sys(e, "create %s", u->data.s);
 		goto fail;

@@ -62,10 +62,13 @@ EOF
 	gl volume create "$vol" replica 2 "$GLUSTER_HOST:$dir/b1" "$GLUSTER_HOST:$dir/b2" force \
 		> "$dir/create.log" 2>&1 || { GLUSTER_WHY="volume create: $(tail -1 "$dir/create.log")"; return 1; }
 	# What Berth asks of a GlusterFS volume (docs/design.md): no client
-	# cache of file attributes (md-cache), which would show another
-	# host's writes late. berth-fcgi refuses to start without it.
-	gl volume set "$vol" performance.stat-prefetch off > "$dir/set.log" 2>&1 ||
-		{ GLUSTER_WHY="volume set: $(tail -1 "$dir/set.log")"; return 1; }
+	# cache of file attributes (md-cache) or small files' contents
+	# (quick-read), which show another host's writes late. berth-fcgi
+	# refuses to start without it.
+	for o in performance.stat-prefetch performance.quick-read; do
+		gl volume set "$vol" "$o" off > "$dir/set.log" 2>&1 ||
+			{ GLUSTER_WHY="volume set $o: $(tail -1 "$dir/set.log")"; return 1; }
+	done
 	gl volume start "$vol" > "$dir/start.log" 2>&1 ||
 		{ GLUSTER_WHY="volume start: $(tail -1 "$dir/start.log")"; return 1; }
 	for i in a b; do

@@ -31,18 +31,6 @@ cfg() { # cfg PORT: the config of the stack on PORT, gc grace 3 s
 	stack_auth_yaml "$1"
 }
 cfg $PA > "$OUT/a.yml"; cfg $PB > "$OUT/b.yml"
-# A volume whose clients cache attributes (GlusterFS's default) is refused
-# at start-up, with the option that makes it fit.
-gl volume set "$VOL" performance.stat-prefetch on >/dev/null
-sleep 1
-if STACK_DATA=$MA/store start_stack $PA "$OUT/a.yml" 2>/dev/null; then
-	not_ok "berth-fcgi refuses a volume whose clients cache attributes (it started)"
-else
-	check "berth-fcgi refuses a volume whose clients cache attributes, naming the option" \
-		grep -q "refusing to start: .*performance.stat-prefetch off" "$TOP/var/stack-$PA/log/berth.log"
-fi
-gl volume set "$VOL" performance.stat-prefetch off >/dev/null
-sleep 1
 STACK_DATA=$MA/store start_stack $PA "$OUT/a.yml" || { not_ok "host A starts"; exit 1; }
 URLA=$URL CAA=$CA CREDA=$CRED SA=$S
 STACK_DATA=$MB/store start_stack $PB "$OUT/b.yml" || { not_ok "host B starts"; exit 1; }
@@ -301,6 +289,19 @@ berth A fsck > "$OUT/fsck3.out" 2>&1
 check "berth fsck is clean after the heal" test $? = 0
 check "the store is consistent after the heal (store check)" store_check "$MB/store"
 
+# 8. A volume whose clients cache attributes (GlusterFS's default) is
+#    refused at start-up, with the option that makes it fit (last: a
+#    change of options switches every client to a new graph).
+stop_stacks
+gl volume set "$VOL" performance.stat-prefetch on >/dev/null
+sleep 1
+if STACK_DATA=$MA/store start_stack 15142 "$OUT/a.yml" 2>/dev/null; then
+	not_ok "berth-fcgi refuses a volume whose clients cache attributes (it started)"
+else
+	check "berth-fcgi refuses a volume whose clients cache attributes, naming the option" \
+		grep -q "refusing to start: .*performance.stat-prefetch off" "$TOP/var/stack-15142/log/berth.log"
+fi
+QUIET=1 bash "$TOP/nginx-conf/stack.sh" stop 15142
 stop_stacks
 gluster_down
 check "nothing of the test is left mounted" bash -c "! grep -q ' $G/' /proc/mounts"
