@@ -137,7 +137,7 @@ int fs_denied_again(int *tries, const char *path)
 		(void)statx(AT_FDCWD, dir, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &sx);
 	}
 	if (*tries)
-		usleep(5000u << (2 * (*tries - 1)));
+		usleep(5000u << (*tries < 4 ? 2 * (*tries - 1) : 6));
 	(*tries)++;
 	errno = saved;
 	return 1;

@@ -68,10 +68,12 @@ int fs_stale_fd_again(int *tries, const char *path);
 /* After a failed write (mkdir, create, link, rename, utimensat) on
  * path: 1 when errno is EACCES or EPERM and *tries is below
  * FS_DENIED_TRIES, with the attributes of path and its directory fetched
- * anew and a pause (0, 5, 20, 80 ms): the refusal may come from an owner
- * this client cached while another host's new file or directory was
- * still being given to its owner (GlusterFS). Else 0, errno unchanged. */
-#define FS_DENIED_TRIES 4
+ * anew and a pause (0, 5, 20, 80, then 320 ms: about 1.4 s in all, past
+ * a FUSE client's 1 s attribute timeout): the refusal may come from an
+ * owner this client cached while another host's new file or directory
+ * was still being given to its owner (GlusterFS). Else 0, errno
+ * unchanged. */
+#define FS_DENIED_TRIES 8
 int fs_denied_again(int *tries, const char *path);
 /* fstat() with attributes fetched from the server (statx
  * AT_STATX_FORCE_SYNC): the size of a file another host wrote, not the

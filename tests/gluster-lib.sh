@@ -114,11 +114,16 @@ brick_pid() {
 	gl volume status "$1" "$GLUSTER_HOST:$GLUSTER_DIR/b$2" --xml 2>/dev/null |
 		sed -n 's:.*<pid>\([0-9]*\)</pid>.*:\1:p' | head -1
 }
-brick_down() { # brick_down VOL N: kills brick N's process, as a crash would
+brick_down() { # brick_down VOL N: stops brick N's process (SIGTERM: it
+	# gives its port back to glusterd, so the brick started again is
+	# found by every client; after kill -9 the self-heal daemon kept
+	# asking for the dead brick's port and healed nothing)
 	local pid
 	pid=$(brick_pid "$1" "$2")
 	[ -n "$pid" ] && [ "$pid" != -1 ] || return 1
-	kill -9 "$pid"
+	kill -TERM "$pid"
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
 }
 brick_up() { # brick_up VOL: glusterd starts the bricks that are down
 	gl volume start "$1" force >/dev/null
