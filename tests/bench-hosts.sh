@@ -68,12 +68,16 @@ push32() { # push32 SETUP: 32 new 4 MiB blobs, monolithic POSTs at once; MB/s
 	for i in $(seq 32); do head -c $((4 << 20)) /dev/urandom > "$OUT/b/$s-$i"; done
 	sync
 	for i in $(seq 32); do
-		args+=(-H 'Content-Type: application/octet-stream' --data-binary "@$OUT/b/$s-$i"
+		# One option set per transfer (--next): --data-binary would
+		# send every body to every URL, and -T would add the file's
+		# name to a URL ending in "/".
+		[ "$i" = 1 ] || args+=(--next)
+		args+=(-s --cacert "$CA" -o /dev/null -w '%{http_code}\n' -X POST
+			-H 'Content-Type: application/octet-stream' --data-binary "@$OUT/b/$s-$i"
 			"$(urls "$s" "$i")/v2/bench/h/blobs/uploads/?digest=$(d "$OUT/b/$s-$i")")
 	done
 	t0=$(now)
-	curl -s --parallel --parallel-max 32 --cacert "$CA" -o /dev/null -w '%{http_code}\n' \
-		"${args[@]}" > "$OUT/codes" 2>/dev/null
+	curl --parallel --parallel-max 32 "${args[@]}" > "$OUT/codes" 2>/dev/null
 	t1=$(now)
 	if [ "$(grep -c '^201$' "$OUT/codes")" = 32 ]; then
 		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 128 / (b - a) * 1.048576 }'
