@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "banned.h"
@@ -36,133 +35,6 @@ static int absent_or_fail(struct err *e, const char *what, const char *path)
 		return 0;
 	errno = saved;
 	return err_sys(e, "%s %s", what, path);
-}
-
-static int stale_pause(int *tries, int saved)
-{
-	if (*tries >= FS_STALE_TRIES)
-		return 0;
-	/* The first try again at once (the path walk looks the name up
-	 * anew), then 1, 2, 4 ... 256 ms: a client cache that still holds
-	 * another host's replaced file (FUSE's entry and attribute caches,
-	 * GlusterFS's md-cache: 1 s each by default), or a tag moved again
-	 * between the lookup and the open, gets a moment. */
-	if (*tries)
-		usleep(1000u << (*tries - 1 < 8 ? *tries - 1 : 8));
-	(*tries)++;
-	errno = saved;
-	return 1;
-}
-
-/* 1 when the directory of path lists path's last component. */
-static int listed(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	struct dirent *de;
-	char dir[4096];
-	int found = 0;
-	DIR *d;
-
-	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
-		return 0;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = 0;
-	d = opendir(dir);
-	if (!d)
-		return 0;
-	while (!found && (de = readdir(d)))
-		found = !strcmp(de->d_name, slash + 1);
-	closedir(d);
-	return found;
-}
-
-int fs_stale_again(int *tries, const char *path)
-{
-	int saved = errno;
-
-	if (saved == ESTALE)
-		return stale_pause(tries, saved);
-	if (saved != ENOENT || !listed(path))
-		return 0;
-	/* ENOENT for a name its directory lists: this client looked the
-	 * name up before another host replaced the file, and the server
-	 * answers for the old one. Never absence: once the tries are
-	 * spent it is ESTALE, an error. */
-	if (stale_pause(tries, saved))
-		return 1;
-	errno = ESTALE;
-	return 0;
-}
-
-int fs_stale_fd_again(int *tries, const char *path)
-{
-	int saved = errno;
-	struct stat sb;
-
-	if (saved != ESTALE && saved != ENOENT)
-		return 0;
-	/* The file was opened through a name whose cached lookup still
-	 * names the old file: an open() by the same path would use that
-	 * lookup again (FUSE keeps it for its entry timeout, GlusterFS's
-	 * open-behind answers the open without asking the server). A
-	 * stat() by path asks the server, meets ESTALE in the kernel's own
-	 * path walk, and the kernel then looks the name up anew
-	 * (LOOKUP_REVAL), which the next open uses. */
-	(void)stat(path, &sb);
-	if (stale_pause(tries, saved))
-		return 1;
-	errno = ESTALE;
-	return 0;
-}
-
-int fs_denied_again(int *tries, const char *path)
-{
-	int saved = errno;
-	const char *slash = strrchr(path, '/');
-	struct statx sx;
-	char dir[4096];
-
-	if ((saved != EACCES && saved != EPERM) || *tries >= FS_DENIED_TRIES)
-		return 0;
-	/* A GlusterFS brick makes a file or directory as root and gives it
-	 * to its owner a moment later; a client that looked it up in that
-	 * moment keeps root as its owner for its attribute timeout, and the
-	 * kernel refuses this process on that cached owner. Fresh
-	 * attributes of the name and of its directory end that. */
-	(void)statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC | AT_SYMLINK_NOFOLLOW,
-		    STATX_BASIC_STATS, &sx);
-	if (slash && slash != path && (size_t)(slash - path) < sizeof(dir)) {
-		memcpy(dir, path, (size_t)(slash - path));
-		dir[slash - path] = 0;
-		(void)statx(AT_FDCWD, dir, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &sx);
-	}
-	if (*tries)
-		usleep(5000u << (*tries < 4 ? 2 * (*tries - 1) : 6));
-	(*tries)++;
-	errno = saved;
-	return 1;
-}
-
-int fs_fstat_fresh(int fd, struct stat *sb)
-{
-	struct statx sx;
-
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC,
-		  STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_INO |
-		  STATX_SIZE | STATX_MTIME, &sx) < 0) {
-		if (errno == ENOSYS || errno == EINVAL)
-			return fstat(fd, sb);
-		return -1;
-	}
-	memset(sb, 0, sizeof(*sb));
-	sb->st_mode = sx.stx_mode;
-	sb->st_nlink = sx.stx_nlink;
-	sb->st_ino = sx.stx_ino;
-	sb->st_size = (off_t)sx.stx_size;
-	sb->st_mtim.tv_sec = sx.stx_mtime.tv_sec;
-	sb->st_mtim.tv_nsec = sx.stx_mtime.tv_nsec;
-	sb->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-	return 0;
 }
 
 int fs_fsync_dir(const char *dir, struct err *e)
@@ -192,7 +64,7 @@ static int mkdir_one(char *dir, struct fs_batch *b, struct err *e)
 	char *slash;
 	int r, dt = 0, m;
 
-	while ((m = mkdir(dir, 0755)) < 0 && fs_denied_again(&dt, dir))
+	while ((m = mkdir(dir, 0755)) < 0 && fsretry_denied(&dt, dir))
 		;
 	if (m < 0) {
 		if (errno != EEXIST)
@@ -333,7 +205,7 @@ again:
 	if (buf_addf(tmp, "%s/.tmp-%s-XXXXXX", dir, prefix) < 0)
 		return err_sys(e, "out of memory");
 	fd = mkostemp(tmp->s, O_CLOEXEC);
-	if (fd < 0 && fs_denied_again(&dt, dir))
+	if (fd < 0 && fsretry_denied(&dt, dir))
 		goto again;
 	if (fd < 0)
 		return err_sys(e, "create temp file in %s", dir);
@@ -398,7 +270,7 @@ static int write_file_once(const char *dir, const char *name, const void *data,
 		unlink(tmp.s);
 		goto out;
 	}
-	while ((r = rename(tmp.s, dst.s)) < 0 && fs_denied_again(&dt, dst.s))
+	while ((r = rename(tmp.s, dst.s)) < 0 && fsretry_denied(&dt, dst.s))
 		;
 	if (r < 0) {
 		err_sys(e, "rename %s", dst.s);
@@ -440,14 +312,14 @@ again:
 	buf_truncate(out, start);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		if (fs_stale_again(&tries, path))
+		if (fsretry_stale(&tries, path))
 			goto again;
 		return absent_or_fail(e, "open", path);
 	}
 	/* Fresh attributes: another host may have written the file, and a
 	 * network filesystem's cached size would end the read early. */
-	if (fs_fstat_fresh(fd, &sb) < 0) {
-		if (fs_stale_fd_again(&tries, path)) {
+	if (fsretry_fstat(fd, &sb) < 0) {
+		if (fsretry_stale_fd(&tries, path)) {
 			close(fd);
 			goto again;
 		}
@@ -483,7 +355,7 @@ again:
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (fs_stale_fd_again(&tries, path)) {
+			if (fsretry_stale_fd(&tries, path)) {
 				close(fd);
 				goto again;
 			}
@@ -519,7 +391,7 @@ int fs_stat_file(const char *path, off_t *size, struct timespec *mtime,
 	int tries = 0;
 
 	while (stat(path, &sb) < 0)
-		if (!fs_stale_again(&tries, path))
+		if (!fsretry_stale(&tries, path))
 			return absent_or_fail(e, "stat", path);
 	if (!S_ISREG(sb.st_mode)) {
 		errno = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
@@ -538,7 +410,7 @@ int fs_stat_dir(const char *path, struct timespec *mtime, struct err *e)
 	int tries = 0;
 
 	while (stat(path, &sb) < 0)
-		if (!fs_stale_again(&tries, path))
+		if (!fsretry_stale(&tries, path))
 			return absent_or_fail(e, "stat", path);
 	if (!S_ISDIR(sb.st_mode)) {
 		errno = ENOTDIR;
@@ -554,7 +426,7 @@ int fs_touch(const char *path, struct err *e)
 	int tries = 0, dt = 0;
 
 	while (utimensat(AT_FDCWD, path, NULL, 0) < 0)
-		if (!fs_stale_again(&tries, path) && !fs_denied_again(&dt, path))
+		if (!fsretry_stale(&tries, path) && !fsretry_denied(&dt, path))
 			return absent_or_fail(e, "touch", path);
 	return 1;
 }
@@ -587,7 +459,7 @@ int fs_unlink(const char *path, struct err *e)
 	int tries = 0;
 
 	while (unlink(path) < 0)
-		if (!fs_stale_again(&tries, path))
+		if (!fsretry_stale(&tries, path))
 			return absent_or_fail(e, "unlink", path);
 	return 1;
 }
@@ -603,7 +475,7 @@ int fs_list(const char *dir, unsigned flags, struct strlist *out,
 again:
 	d = opendir(dir);
 	if (!d) {
-		if (fs_stale_again(&tries, dir))
+		if (fsretry_stale(&tries, dir))
 			goto again;
 		return absent_or_fail(e, "opendir", dir);
 	}
@@ -611,7 +483,7 @@ again:
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
-			if (errno && fs_stale_fd_again(&tries, dir)) {
+			if (errno && fsretry_stale_fd(&tries, dir)) {
 				closedir(d);
 				strlist_truncate(out, start);
 				goto again;
@@ -682,7 +554,7 @@ int fs_recent(const char *path, double grace, time_t now)
 	int tries = 0;
 
 	while (stat(path, &sb) < 0)
-		if (!fs_stale_again(&tries, path))
+		if (!fsretry_stale(&tries, path))
 			return errno != ENOENT && errno != ENOTDIR;
 	return difftime(now, sb.st_mtime) < grace;
 }
@@ -694,7 +566,7 @@ static int present(const char *path)
 	int tries = 0;
 
 	while (stat(path, &sb) < 0)
-		if (!fs_stale_again(&tries, path))
+		if (!fsretry_stale(&tries, path))
 			return errno != ENOENT && errno != ENOTDIR;
 	return 1;
 }
@@ -845,7 +717,7 @@ int fs_hash_file(const char *path, enum digest_alg alg, struct digest *out,
 	ssize_t n;
 
 	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		if (!fs_stale_again(&tries, path))
+		if (!fsretry_stale(&tries, path))
 			return absent_or_fail(e, "open", path);
 	if (fstat(fd, &sb) < 0) {
 		err_sys(e, "stat %s", path);

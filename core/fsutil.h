@@ -16,14 +16,10 @@
  * "Absent" and "could not tell" are never merged: only the caller knows
  * whether absence is an error, and no caller may treat -1 as absence.
  *
- * ESTALE is retried by path. On a shared filesystem (NFS, GlusterFS,
- * CephFS) a client that looked a name up before another host replaced it
- * by rename (a tag's current/link) or removed it holds a handle to an
- * inode that is gone: open, stat or read answer ESTALE although the name
- * names a file. A new lookup by path finds the file that is there now, so
- * every reading function here starts again from the path when it meets
- * ESTALE, up to FS_STALE_TRIES times with a short pause; only then is it
- * an error (-1), never absence.
+ * What another host's client caches show late (ESTALE, ENOENT for a name
+ * that is there, EACCES on a file being handed to its owner) is retried
+ * by path as fsretry.h says; only then is it an error (-1), never
+ * absence.
  * Paths must be absolute: fs_mkdirs() refuses a relative one, so a
  * store that was never opened cannot scatter directories into the
  * current directory.
@@ -38,47 +34,13 @@
 #include "digest.h"
 #include "err.h"
 #include "fsbatch.h"
+#include "fsretry.h"
 #include "strlist.h"
 
 /* How a write is made: FS_DURABLE fsyncs the file and its directory;
  * FS_CACHE only renames into place (readers never see half a file, a
  * crash may lose it: for caches that are rebuilt when missing). */
 enum fs_sync { FS_DURABLE, FS_CACHE };
-
-/* How often a reading function starts again from the path after ESTALE
- * (fs_stale_again): at once, then after pauses of 1, 2, 4 ... 256 ms,
- * about 1.5 s in all: longer than the 1 s that GlusterFS's client caches
- * (FUSE entry and attribute timeouts, md-cache) keep another host's
- * replaced file by default (tests/integration/gluster.sh moves a tag ~30
- * times a second from two hosts and reads it on both). */
-#define FS_STALE_TRIES 14
-/* After a failed call on path (open, stat, opendir, ...): 1 when it is
- * worth starting again from the path, with the pause taken and *tries
- * (start at 0) counted: errno ESTALE, or ENOENT while path's directory
- * still lists the name (a lookup this client cached before another host
- * replaced the file). Else 0, errno unchanged, except that ENOENT for a
- * listed name becomes ESTALE once the tries are spent: "could not tell",
- * never "absent". */
-int fs_stale_again(int *tries, const char *path);
-/* The same after a failed call on a file descriptor opened from path
- * (fstat, read, readdir), where ENOENT counts too: a local filesystem
- * never answers ENOENT for an open file, a FUSE client (GlusterFS) does
- * when another host removed or replaced the file since it was opened. */
-int fs_stale_fd_again(int *tries, const char *path);
-/* After a failed write (mkdir, create, link, rename, utimensat) on
- * path: 1 when errno is EACCES or EPERM and *tries is below
- * FS_DENIED_TRIES, with the attributes of path and its directory fetched
- * anew and a pause (0, 5, 20, 80, then 320 ms: about 1.4 s in all, past
- * a FUSE client's 1 s attribute timeout): the refusal may come from an
- * owner this client cached while another host's new file or directory
- * was still being given to its owner (GlusterFS). Else 0, errno
- * unchanged. */
-#define FS_DENIED_TRIES 8
-int fs_denied_again(int *tries, const char *path);
-/* fstat() with attributes fetched from the server (statx
- * AT_STATX_FORCE_SYNC): the size of a file another host wrote, not the
- * one this client cached. The same as fstat() on a local filesystem. */
-int fs_fstat_fresh(int fd, struct stat *sb);
 
 /* mkdir -p of an absolute path, fsync'ing each parent that gained an
  * entry. A non-directory on the way is an error. */

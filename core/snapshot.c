@@ -153,9 +153,9 @@ static int page_file(const char *file, const struct timespec *mt,
 
 	/* A snapshot another host replaced is stale here, not unusable. */
 	while ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		if (!fs_stale_again(&tries, file))
+		if (!fsretry_stale(&tries, file))
 			return 0;
-	if (fs_fstat_fresh(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+	if (fsretry_fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
 	    (unsigned long long)sb.st_size > SNAP_MAX) {
 		close(fd);
 		return 0;

@@ -185,7 +185,7 @@ int store_blob_link(const struct store *st, const struct digest *d,
 		if (link(src, dst.s) < 0 && errno != EEXIST) {
 			if (errno == ENOENT && tries < 5)
 				continue;
-			if (fs_denied_again(&dt, dst.s))
+			if (fsretry_denied(&dt, dst.s))
 				continue;
 			err_sys(e, "link %s", dst.s);
 			goto out;
@@ -248,13 +248,13 @@ int store_blob_open(const struct store *st, const struct digest *d,
 	if (store_blob_data(st, d, &p, e) < 0)
 		goto out;
 	while ((f->fd = open(p.s, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (fs_stale_again(&tries, p.s))
+		if (fsretry_stale(&tries, p.s))
 			continue;
 		r = errno == ENOENT || errno == ENOTDIR ? 0 :
 			err_sys(e, "open %s", p.s);
 		goto out;
 	}
-	if (fs_fstat_fresh(f->fd, &sb) < 0) {
+	if (fsretry_fstat(f->fd, &sb) < 0) {
 		err_sys(e, "stat %s", p.s);
 		store_blob_file_close(f);
 		goto out;
@@ -668,7 +668,7 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 	}
 	if (r < 0)
 		goto cleanup;
-	while ((rr = rename(tmp.s, dst.s)) < 0 && fs_denied_again(&dt, dst.s))
+	while ((rr = rename(tmp.s, dst.s)) < 0 && fsretry_denied(&dt, dst.s))
 		;
 	if (rr == 0) {
 		r = fs_fsync_dir(tags.s, e);

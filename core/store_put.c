@@ -133,7 +133,7 @@ static int link_in_new(struct put *p, const char *dir, struct err *e)
 		goto out;
 	}
 	while (rename(tmp.s, dst.s) < 0) {
-		if (fs_denied_again(&dt, dst.s))
+		if (fsretry_denied(&dt, dst.s))
 			continue;
 		err_sys(e, "rename %s", dst.s);
 		goto out;
@@ -213,7 +213,7 @@ static int rename_link(struct put *p, struct buf *tmp, const char *dir,
 
 	if (buf_addf(&dst, "%s/link", dir) < 0)
 		return err_sys(e, "out of memory");
-	while ((r = rename(tmp->s, dst.s)) < 0 && fs_denied_again(&dt, dst.s))
+	while ((r = rename(tmp->s, dst.s)) < 0 && fsretry_denied(&dt, dst.s))
 		;
 	if (r < 0)
 		r = errno == ENOENT ? 1 : err_sys(e, "rename %s", dst.s);
@@ -234,7 +234,7 @@ static int name_blob(struct put *p, struct err *e)
 	if (p->have_blob)
 		return 0;
 	while ((l = link(p->btmp.s, p->bdata.s)) < 0 && errno != EEXIST &&
-	       fs_denied_again(&dt, p->bdata.s))
+	       fsretry_denied(&dt, p->bdata.s))
 		;
 	if (l == 0 || errno == EEXIST) {
 		/* An existing blob is never replaced, only touched. */

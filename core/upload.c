@@ -186,7 +186,7 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 			goto fail;
 		if (mkdir(u->dir.s, 0755) == 0)
 			break;
-		if (fs_denied_again(&dt, u->dir.s))
+		if (fsretry_denied(&dt, u->dir.s))
 			continue;
 		if (errno != EEXIST || tries > 8) {
 			err_sys(e, "mkdir %s", u->dir.s);
@@ -195,7 +195,7 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 	}
 	dt = 0;
 	while ((u->fd = open(u->data.s, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0 &&
-	       fs_denied_again(&dt, u->data.s))
+	       fsretry_denied(&dt, u->data.s))
 		;
 	if (u->fd < 0) {
 		err_sys(e, "create %s", u->data.s);
@@ -301,7 +301,7 @@ int upload_open(const struct store *st, const char *name, const char *id,
 	if (set_paths(u, e) < 0)
 		goto fail;
 	while ((u->fd = open(u->data.s, O_RDWR | O_CLOEXEC)) < 0) {
-		if (fs_stale_again(&tries, u->data.s))
+		if (fsretry_stale(&tries, u->data.s))
 			continue;
 		if (errno == ENOENT || errno == ENOTDIR)
 			err_set(e, ERR_BLOB_UPLOAD_UNKNOWN, "blob upload unknown");
@@ -313,7 +313,7 @@ int upload_open(const struct store *st, const char *name, const char *id,
 		goto fail;
 	/* Fresh attributes: the last request may have been another host's,
 	 * and a network filesystem's cached size would be its old one. */
-	if (fs_fstat_fresh(u->fd, &sb) < 0) {
+	if (fsretry_fstat(u->fd, &sb) < 0) {
 		err_sys(e, "stat %s", u->data.s);
 		goto fail;
 	}

@@ -49,16 +49,16 @@ void test_fs(void)
 	/* ESTALE is tried again a bounded number of times, nothing else. */
 	for (;;) {
 		errno = ESTALE;
-		if (!fs_stale_again(&tries, dir))
+		if (!fsretry_stale(&tries, dir))
 			break;
 		n++;
 	}
-	CHECK(n == FS_STALE_TRIES);
+	CHECK(n == FSRETRY_STALE_TRIES);
 	CHECK(errno == ESTALE);
 	/* ENOENT for a name its directory does not list is absence... */
 	tries = 0;
 	errno = ENOENT;
-	CHECK(fs_stale_again(&tries, missing) == 0 && tries == 0 && errno == ENOENT);
+	CHECK(fsretry_stale(&tries, missing) == 0 && tries == 0 && errno == ENOENT);
 	/* ...for one it lists, a stale lookup: again, then "could not
 	 * tell" (ESTALE), never absence. */
 	snprintf(missing, sizeof(missing), "%s/there", dir);
@@ -66,18 +66,18 @@ void test_fs(void)
 	n = 0;
 	for (;;) {
 		errno = ENOENT;
-		if (!fs_stale_again(&tries, missing))
+		if (!fsretry_stale(&tries, missing))
 			break;
 		n++;
 	}
-	CHECK(n == FS_STALE_TRIES);
+	CHECK(n == FSRETRY_STALE_TRIES);
 	CHECK(errno == ESTALE);
 	/* On an open file ENOENT means another host removed it: again. */
 	tries = 0;
 	errno = ENOENT;
-	CHECK(fs_stale_fd_again(&tries, missing) == 1 && tries == 1 && errno == ENOENT);
+	CHECK(fsretry_stale_fd(&tries, missing) == 1 && tries == 1 && errno == ENOENT);
 	errno = EIO;
-	CHECK(fs_stale_fd_again(&tries, missing) == 0 && tries == 1);
+	CHECK(fsretry_stale_fd(&tries, missing) == 0 && tries == 1);
 
 	CHECK(strlist_add(&l, "a") == 0 && strlist_add(&l, "b") == 0 &&
 	      strlist_add(&l, "c") == 0);
