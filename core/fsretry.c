@@ -31,13 +31,19 @@ static int stale_pause(int *tries, int saved)
 	return 1;
 }
 
-/* 1 when the directory of path lists path's last component. */
+/* 1 when the directory of path lists path's last component. Only a
+ * small directory is read: every file Berth replaces by rename sits in
+ * one that holds it and a few temp files (a link's, an upload's), while
+ * absence in a large one (repositories/, a catalog index, the snapshot
+ * directory) must stay cheap: a request for a repository that does not
+ * exist must not read a directory of 100,000 names. */
+#define LISTED_MAX 64
 static int listed(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	struct dirent *de;
 	char dir[4096];
-	int found = 0;
+	int found = 0, n = 0;
 	DIR *d;
 
 	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
@@ -47,7 +53,7 @@ static int listed(const char *path)
 	d = opendir(dir);
 	if (!d)
 		return 0;
-	while (!found && (de = readdir(d)))
+	while (!found && n++ < LISTED_MAX + 2 && (de = readdir(d)))
 		found = !strcmp(de->d_name, slash + 1);
 	closedir(d);
 	return found;

@@ -36,7 +36,8 @@
  * worth starting again from the path, with the pause taken and *tries
  * (start at 0) counted: errno ESTALE, or ENOENT while path's directory
  * still lists the name (a lookup this client cached before another host
- * replaced the file). Else 0, errno unchanged, except that ENOENT for a
+ * replaced the file; only a directory of at most 64 entries is read, as
+ * every one holding a file that Berth replaces is). Else 0, errno unchanged, except that ENOENT for a
  * listed name becomes ESTALE once the tries are spent: "could not tell",
  * never "absent". */
 int fsretry_stale(int *tries, const char *path);

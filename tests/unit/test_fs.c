@@ -72,6 +72,21 @@ void test_fs(void)
 	}
 	CHECK(n == FSRETRY_STALE_TRIES);
 	CHECK(errno == ESTALE);
+	/* In a large directory absence stays cheap: no listing, no pause. */
+	{
+		char big[160], name[32];
+		int i;
+
+		snprintf(big, sizeof(big), "%s/big", dir);
+		for (i = 0; i < 100; i++) {
+			snprintf(name, sizeof(name), "f%03d", i);
+			CHECK(fs_write_file(big, name, "x", 1, FS_CACHE, &e) == 0);
+		}
+		snprintf(big, sizeof(big), "%s/big/absent", dir);
+		tries = 0;
+		errno = ENOENT;
+		CHECK(fsretry_stale(&tries, big) == 0 && tries == 0 && errno == ENOENT);
+	}
 	/* On an open file ENOENT means another host removed it: again. */
 	tries = 0;
 	errno = ENOENT;
