@@ -54,8 +54,17 @@ void upload_close(struct upload *u)
 {
 	if (!u)
 		return;
-	if (u->fd >= 0)
-		close(u->fd); /* also drops the record lock */
+	if (u->fd >= 0) {
+		/* close() drops the lock too, but on a network filesystem
+		 * (a FUSE client's RELEASE) only after it has returned: the
+		 * next request of this upload, on another worker or host,
+		 * would find it still held. An explicit unlock is answered
+		 * by the server first. */
+		struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+		(void)fcntl(u->fd, F_OFD_SETLK, &fl);
+		close(u->fd);
+	}
 	digest_hasher_free(u->h);
 	buf_free(&u->dir);
 	buf_free(&u->data);
@@ -94,8 +103,15 @@ static int lock_data(struct upload *u, struct err *e)
 	/* An open-file-description lock: held by this open file, not by the
 	 * process, so it cannot be dropped by some other close(). */
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int tries;
 
-	if (fcntl(u->fd, F_OFD_SETLK, &fl) < 0) {
+	/* A request that has just finished may still be letting go (its
+	 * unlock on its way to the server): a moment before "busy". */
+	for (tries = 0; fcntl(u->fd, F_OFD_SETLK, &fl) < 0; tries++) {
+		if ((errno == EACCES || errno == EAGAIN) && tries < 3) {
+			usleep(10000u << (2 * tries));
+			continue;
+		}
 		if (errno == EACCES || errno == EAGAIN)
 			return err_set(e, ERR_BUSY,
 				       "another request is writing to this upload");
