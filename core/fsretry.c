@@ -59,6 +59,16 @@ static int listed(const char *path)
 	return found;
 }
 
+/* stale_pause(), or, once the tries are spent, ESTALE: "could not
+ * tell", for a caller that would otherwise read ENOENT as absence. */
+static int again_or_estale(int *tries, int saved)
+{
+	if (stale_pause(tries, saved))
+		return 1;
+	errno = ESTALE;
+	return 0;
+}
+
 int fsretry_stale(int *tries, const char *path)
 {
 	int saved = errno;
@@ -69,12 +79,8 @@ int fsretry_stale(int *tries, const char *path)
 		return 0;
 	/* ENOENT for a name its directory lists: this client looked the
 	 * name up before another host replaced the file, and the server
-	 * answers for the old one. Never absence: once the tries are
-	 * spent it is ESTALE, an error. */
-	if (stale_pause(tries, saved))
-		return 1;
-	errno = ESTALE;
-	return 0;
+	 * answers for the old one. Never absence. */
+	return again_or_estale(tries, saved);
 }
 
 int fsretry_stale_fd(int *tries, const char *path)
@@ -92,10 +98,7 @@ int fsretry_stale_fd(int *tries, const char *path)
 	 * path walk, and the kernel then looks the name up anew
 	 * (LOOKUP_REVAL), which the next open uses. */
 	(void)stat(path, &sb);
-	if (stale_pause(tries, saved))
-		return 1;
-	errno = ESTALE;
-	return 0;
+	return again_or_estale(tries, saved);
 }
 
 int fsretry_denied(int *tries, const char *path)

@@ -374,19 +374,25 @@ static int put_run(struct put *p, const void *body, size_t len,
 	return r;
 }
 
+static void put_init(struct put *p, const struct store *st, const char *name,
+		     const struct digest *d, enum store_link_kind kind, int src_fd)
+{
+	memset(p, 0, sizeof(*p));
+	p->st = st;
+	p->name = name;
+	p->d = d;
+	p->kind = kind;
+	p->src_fd = src_fd;
+}
+
 int store_manifest_put(const struct store *st, const char *name,
 		       const struct digest *d, const void *body, size_t len,
 		       const char *tag, struct err *e)
 {
 	struct put p;
 
-	memset(&p, 0, sizeof(p));
-	p.st = st;
-	p.name = name;
+	put_init(&p, st, name, d, STORE_REVISION, -1);
 	p.tag = tag;
-	p.d = d;
-	p.kind = STORE_REVISION;
-	p.src_fd = -1;
 	return put_run(&p, body, len, e);
 }
 
@@ -396,12 +402,7 @@ int store_upload_put(const struct store *st, const char *name,
 {
 	struct put p;
 
-	memset(&p, 0, sizeof(p));
-	p.st = st;
-	p.name = name;
-	p.d = d;
-	p.kind = STORE_LAYER;
-	p.src_fd = fd;
+	put_init(&p, st, name, d, STORE_LAYER, fd);
 	if (buf_adds(&p.btmp, data) < 0)
 		return err_sys(e, "out of memory");
 	return put_run(&p, NULL, 0, e);

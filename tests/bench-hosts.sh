@@ -63,6 +63,14 @@ urls() { # urls SETUP I: the base URL for blob I under SETUP
 	local) echo "$UL" ;;
 	esac
 }
+rate() { # rate CODE T0 T1 WHAT: MB/s of the 32 x 4 MiB when every answer was CODE, else "-"
+	if [ "$(grep -c "^$1\$" "$OUT/codes")" = 32 ]; then
+		awk -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", 128 * 1.048576 / (b - a) }'
+	else
+		echo "bench-hosts: $4: $(sort "$OUT/codes" | uniq -c | tr '\n' ' ')" >&2
+		echo -
+	fi
+}
 push32() { # push32 SETUP: 32 new 4 MiB blobs, monolithic POSTs at once; MB/s
 	local s=$1 i args=() t0 t1
 	for i in $(seq 32); do head -c $((4 << 20)) /dev/urandom > "$OUT/b/$s-$i"; done
@@ -79,12 +87,7 @@ push32() { # push32 SETUP: 32 new 4 MiB blobs, monolithic POSTs at once; MB/s
 	t0=$(now)
 	curl --parallel --parallel-max 32 "${args[@]}" > "$OUT/codes" 2>/dev/null
 	t1=$(now)
-	if [ "$(grep -c '^201$' "$OUT/codes")" = 32 ]; then
-		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 128 / (b - a) * 1.048576 }'
-	else
-		echo "bench-hosts: $s pushes: $(sort "$OUT/codes" | uniq -c | tr '\n' ' ')" >&2
-		echo -
-	fi
+	rate 201 "$t0" "$t1" "$s pushes"
 }
 pull32() { # pull32 SETUP: the 32 blobs of the push, GETs at once, each from the other host where two; MB/s
 	local s=$1 i u args=() t0 t1
@@ -100,12 +103,7 @@ pull32() { # pull32 SETUP: the 32 blobs of the push, GETs at once, each from the
 	curl -s --parallel --parallel-max 32 --cacert "$CA" -w '%{http_code}\n' \
 		"${args[@]}" > "$OUT/codes" 2>/dev/null
 	t1=$(now)
-	if [ "$(grep -c '^200$' "$OUT/codes")" = 32 ]; then
-		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 128 / (b - a) * 1.048576 }'
-	else
-		echo "bench-hosts: $s pulls: $(sort "$OUT/codes" | uniq -c | tr '\n' ' ')" >&2
-		echo -
-	fi
+	rate 200 "$t0" "$t1" "$s pulls"
 	rm -f "$OUT/b/$s-"*
 }
 ab_rate() { # ab_rate URL CONNECTIONS: HEAD requests per second
