@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "strlist.h"
+#include "ynode.h"
 #include "banned.h"
 
 struct who {
@@ -54,18 +55,14 @@ static int fail(struct parse *p, yaml_node_t *at, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m, sizeof(m), fmt, ap);
 	va_end(ap);
-	return err_set(p->e, ERR_INTERNAL, "%s:%zu: access: %s", p->file,
-		       at ? at->start_mark.line + 1 : 0, m);
+	return ynode_fail(p->e, p->file, "access", at, "%s", m);
 }
 
-static const char *scalar(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
+#define scalar ynode_scalar
 
 static yaml_node_t *node(struct parse *p, int id)
 {
-	return yaml_document_get_node(p->doc, id);
+	return ynode_get(p->doc, id);
 }
 
 int access_match(const char *p, const char *s)
@@ -105,7 +102,7 @@ int access_match(const char *p, const char *s)
 
 /* A pattern that no valid repository name can fit is a mistake: refuse
  * it rather than leave a rule that silently never applies. */
-static int pattern_ok(const char *pat)
+int access_pattern_ok(const char *pat)
 {
 	const char *c;
 	size_t len = strlen(pat);
@@ -229,7 +226,7 @@ static int parse_rule(struct parse *p, yaml_node_t *map)
 			const char *pat = scalar(v);
 			if (r->match)
 				return fail(p, k, "match appears twice");
-			if (!pat || !pattern_ok(pat))
+			if (!pat || !access_pattern_ok(pat))
 				return fail(p, v, "pattern %s cannot match a repository name",
 					    pat ? pat : "(not a string)");
 			if (!(r->match = strdup(pat)))

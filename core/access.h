@@ -43,6 +43,8 @@ int access_allows(const struct access *a, const char *user, const char *repo,
 int access_anonymous_welcome(const struct access *a);
 /* Number of repository entries and groups, for `config check`. */
 void access_counts(const struct access *a, size_t *rules, size_t *groups);
+/* 1 when pat is a pattern some repository name can fit. */
+int access_pattern_ok(const char *pat);
 /* The glob of `match` described above. */
 int access_match(const char *pattern, const char *name);
 

@@ -16,10 +16,11 @@
 #include <yaml.h>
 
 #include "access.h"
+#include "policy.h"
 #include "banned.h"
 
 enum ktype { K_MAP, K_STR, K_BOOL, K_INT, K_DURATION, K_LEVEL, K_HEADERS,
-	     K_ANY, K_DRIVER, K_WEBSERVER, K_ACCESS, K_FORMATTER };
+	     K_ANY, K_DRIVER, K_WEBSERVER, K_ACCESS, K_POLICY, K_FORMATTER };
 
 struct key {
 	const char *path;
@@ -93,7 +94,7 @@ static const struct key keys[] = {
 	{ "validation", K_ANY, 0, "Berth validates every manifest" },
 	{ "middleware", K_ANY, 0, "no middleware in Berth" },
 	{ "reporting", K_ANY, 0, "no reporting in Berth" },
-	{ "policy", K_ANY, 0, "no repository class policy in Berth" },
+	{ "policy", K_POLICY, 1, NULL },
 	{ "catalog", K_MAP, 1, NULL },
 	{ "catalog.maxentries", K_INT, 1, NULL },
 	{ "berth", K_MAP, 1, NULL },
@@ -432,6 +433,12 @@ static int walk_value(struct ctx *x, const struct key *k, yaml_node_t *v,
 		if (x->c->access)
 			return fail(x, line, "access appears twice");
 		return access_parse(x->doc, v, x->file, &x->c->access, x->e);
+	case K_POLICY:
+		if (x->c->policy)
+			return fail(x, line, "policy appears twice");
+		if (is_null(v))
+			return 0;
+		return policy_parse(x->doc, v, x->file, x->warn, &x->c->policy, x->e);
 	case K_HEADERS: {
 		yaml_node_pair_t *p;
 		if (is_null(v))
@@ -576,9 +583,9 @@ static int load_env(struct ctx *x, char *const *env)
 					     "web server's job\n", v);
 		} else if (k->type == K_DRIVER) {
 			r = fail(x, 0, "%s: Berth stores on a filesystem only", path.s);
-		} else if (k->type == K_ACCESS) {
-			r = fail(x, 0, "%.*s: the access section is read from "
-				 "config.yml only", (int)(eq - *env), *env);
+		} else if (k->type == K_ACCESS || k->type == K_POLICY) {
+			r = fail(x, 0, "%.*s: the %s section is read from "
+				 "config.yml only", (int)(eq - *env), *env, k->path);
 		} else if (k->type == K_MAP || k->type == K_ANY ||
 			   k->type == K_HEADERS) {
 			r = note_ignored(x, k, 0);
@@ -655,6 +662,7 @@ void config_free(struct config *c)
 	free(c->logfile);
 	free(c->rundirectory);
 	access_free(c->access);
+	policy_free(c->policy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -703,5 +711,7 @@ int config_dump(const struct config *c, struct buf *out)
 	} else {
 		r |= buf_adds(out, "access: (none: every authenticated user may do everything)\n");
 	}
+	r |= buf_addf(out, "policy.immutable: %zu rules\n",
+		      policy_immutable_count(c->policy));
 	return r ? -1 : 0;
 }

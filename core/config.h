@@ -18,6 +18,7 @@
 #include "err.h"
 
 struct access;
+struct policy;
 
 enum config_webserver {
 	CONFIG_WS_NGINX,   /* blob bytes via X-Accel-Redirect */
@@ -57,6 +58,7 @@ struct config {
 	double purge_interval;      /* ...uploadpurging.interval, seconds */
 	int purge_dryrun;           /* ...uploadpurging.dryrun */
 	struct access *access;      /* access (access.h); NULL: none */
+	struct policy *policy;      /* policy (policy.h); NULL: none */
 };
 
 enum { CONFIG_LOG_ERROR, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };

@@ -166,6 +166,14 @@ int store_tag_get(const struct store *st, const char *name, const char *tag,
 		  struct digest *d, struct err *e);
 int store_tag_set(const struct store *st, const char *name, const char *tag,
 		  const struct digest *d, struct err *e);
+/* Creates the tag naming d unless it exists and names another manifest:
+ * 1 it now names d (created here, or it already did), 0 it names another
+ * (left as it is), -1. Of several writers creating one tag at once, on
+ * one host or many, exactly one creates it (an exclusive rename of its
+ * directory, store_tag.c), so an immutable tag is never moved by a race.
+ * The manifest must be stored before (store_manifest_put with no tag). */
+int store_tag_set_new(const struct store *st, const char *name,
+		      const char *tag, const struct digest *d, struct err *e);
 /* Removes a tag: its directory is renamed away first (one atomic step
  * that readers see), then deleted. 1, 0 absent, -1. */
 int store_tag_remove(const struct store *st, const char *name, const char *tag,

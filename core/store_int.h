@@ -1,5 +1,5 @@
 /*
- * store_int: what store.c, store_walk.c and store_put.c share and nobody
+ * store_int: what store.c, store_tag.c, store_walk.c and store_put.c share and nobody
  * else sees: the one path builder, which refuses a store that was never
  * opened, and the layout's paths.
  */
@@ -32,6 +32,11 @@ int store_link_dir(const struct store *st, const char *name,
 		   struct buf *out, struct err *e);
 /* dir/link names d: 1, 0 absent, -1 (unreadable, or names another). */
 int store_link_is(const char *dir, const struct digest *d, struct err *e);
+/* Reads a link file: 1 with its digest in d, 0 absent, -1 unreadable or
+ * damaged (its content is no digest). */
+int store_link_read(const char *path, struct digest *d, struct err *e);
+/* Writes dir/link naming d durably (touching it when it already does). */
+int store_link_write(const char *dir, const struct digest *d, struct err *e);
 /* repositories/<name>/_manifests/tags */
 int store_tags_dir(const struct store *st, const char *name, struct buf *out,
 		   struct err *e);

@@ -1,0 +1,233 @@
+/*
+ * policy: the rules of policy.h, parsed from the libyaml document. Each
+ * immutable rule keeps its patterns and a description written once at
+ * parse time, so a refusal names the rule without formatting anything on
+ * the request path.
+ */
+#include "policy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "strlist.h"
+#include "ynode.h"
+#include "banned.h"
+
+struct immutable {
+	struct strlist repos, tags;
+	char *desc;
+};
+
+struct policy {
+	struct immutable *imm;
+	size_t nimm;
+};
+
+struct parse {
+	yaml_document_t *doc;
+	const char *file;
+	struct policy *p;
+	struct buf *warn;
+	struct err *e;
+};
+
+static int fail(struct parse *x, const yaml_node_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct parse *x, const yaml_node_t *at, const char *fmt, ...)
+{
+	char m[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	return ynode_fail(x->e, x->file, "policy", at, "%s", m);
+}
+
+/* A tag glob: what a tag may hold, plus single stars. */
+static int tag_glob_ok(const char *g)
+{
+	const char *c;
+
+	if (!*g || strlen(g) > 128 || strstr(g, "**"))
+		return 0;
+	for (c = g; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' ||
+		      *c == '-' || *c == '*'))
+			return 0;
+	return 1;
+}
+
+/* One string or a list of them, each checked by ok(), into out. */
+static int patterns(struct parse *x, yaml_node_t *v, const char *key,
+		    int (*ok)(const char *), struct strlist *out)
+{
+	yaml_node_item_t *it;
+	const char *s = ynode_scalar(v);
+
+	if (s) {
+		if (!ok(s))
+			return fail(x, v, "%s: %s can fit no name", key, s);
+		return strlist_add(out, s) < 0 ? err_sys(x->e, "out of memory") : 0;
+	}
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(x, v, "%s: expected a pattern or a list of patterns", key);
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *n = ynode_get(x->doc, *it);
+		if (patterns(x, n, key, ok, out) < 0)
+			return -1;
+		if (n->type != YAML_SCALAR_NODE)
+			return fail(x, n, "%s: a list of patterns holds strings", key);
+	}
+	if (!out->n)
+		return fail(x, v, "%s: an empty list", key);
+	return 0;
+}
+
+static int describe(struct parse *x, struct immutable *r, size_t num)
+{
+	struct buf d = BUF_INIT;
+	size_t i;
+	int rc = buf_addf(&d, "policy.immutable rule %zu (repositories ", num);
+
+	for (i = 0; i < r->repos.n; i++)
+		rc |= buf_addf(&d, "%s%s", i ? ", " : "", r->repos.items[i]);
+	rc |= buf_adds(&d, "; tags ");
+	for (i = 0; i < r->tags.n; i++)
+		rc |= buf_addf(&d, "%s%s", i ? ", " : "", r->tags.items[i]);
+	rc |= buf_adds(&d, ")");
+	if (rc < 0) {
+		buf_free(&d);
+		return err_sys(x->e, "out of memory");
+	}
+	r->desc = buf_detach(&d, NULL);
+	return r->desc ? 0 : err_sys(x->e, "out of memory");
+}
+
+static int parse_immutable_rule(struct parse *x, yaml_node_t *map)
+{
+	struct immutable *r, *arr;
+	yaml_node_pair_t *pr;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(x, map, "immutable: each entry is a mapping with "
+			    "repositories and tags");
+	arr = realloc(x->p->imm, (x->p->nimm + 1) * sizeof(*arr));
+	if (!arr)
+		return err_sys(x->e, "out of memory");
+	x->p->imm = arr;
+	r = &arr[x->p->nimm++];
+	memset(r, 0, sizeof(*r));
+	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = ynode_get(x->doc, pr->key), *v = ynode_get(x->doc, pr->value);
+		const char *key = ynode_scalar(k);
+		int rc;
+
+		if (key && !strcmp(key, "repositories") && !r->repos.n)
+			rc = patterns(x, v, key, access_pattern_ok, &r->repos);
+		else if (key && !strcmp(key, "tags") && !r->tags.n)
+			rc = patterns(x, v, key, tag_glob_ok, &r->tags);
+		else
+			rc = fail(x, k, "immutable: unknown or repeated key %s "
+				  "(repositories, tags)", key ? key : "");
+		if (rc < 0)
+			return -1;
+	}
+	if (!r->repos.n || !r->tags.n)
+		return fail(x, map, "immutable: an entry needs both repositories and tags");
+	return describe(x, r, x->p->nimm);
+}
+
+int policy_parse(yaml_document_t *doc, yaml_node_t *n, const char *file,
+		 struct buf *warnings, struct policy **out, struct err *e)
+{
+	struct parse x = { doc, file, NULL, warnings, e };
+	yaml_node_pair_t *pr;
+	yaml_node_item_t *it;
+	int seen_imm = 0;
+
+	*out = NULL;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(&x, n, "expected a mapping");
+	if (!(x.p = calloc(1, sizeof(*x.p))))
+		return err_sys(e, "out of memory");
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = ynode_get(doc, pr->key), *v = ynode_get(doc, pr->value);
+		const char *key = ynode_scalar(k);
+
+		if (key && !strcmp(key, "repository")) {
+			if (buf_addf(warnings, "%s:%zu: policy.repository is not used: "
+				     "Berth has no repository classes\n", file,
+				     k->start_mark.line + 1) < 0) {
+				err_sys(e, "out of memory");
+				goto bad;
+			}
+		} else if (key && !strcmp(key, "immutable") && !seen_imm) {
+			seen_imm = 1;
+			if (v->type != YAML_SEQUENCE_NODE) {
+				fail(&x, v, "immutable: expected a list of entries");
+				goto bad;
+			}
+			for (it = v->data.sequence.items.start;
+			     it < v->data.sequence.items.top; it++)
+				if (parse_immutable_rule(&x, ynode_get(doc, *it)) < 0)
+					goto bad;
+		} else {
+			fail(&x, k, "unknown or repeated key %s (immutable, repository)",
+			     key ? key : "");
+			goto bad;
+		}
+	}
+	*out = x.p;
+	return 0;
+bad:
+	policy_free(x.p);
+	return -1;
+}
+
+void policy_free(struct policy *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nimm; i++) {
+		strlist_free(&p->imm[i].repos);
+		strlist_free(&p->imm[i].tags);
+		free(p->imm[i].desc);
+	}
+	free(p->imm);
+	free(p);
+}
+
+static int any_match(const struct strlist *pats, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < pats->n; i++)
+		if (access_match(pats->items[i], s))
+			return 1;
+	return 0;
+}
+
+const char *policy_immutable(const struct policy *p, const char *repo,
+			     const char *tag)
+{
+	size_t i;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < p->nimm; i++)
+		if (any_match(&p->imm[i].repos, repo) && any_match(&p->imm[i].tags, tag))
+			return p->imm[i].desc;
+	return NULL;
+}
+
+size_t policy_immutable_count(const struct policy *p)
+{
+	return p ? p->nimm : 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * policy: the rules of config.yml's `policy` section that go beyond
+ * registry:2, read once at start-up like `access`.
+ *
+ *   policy:
+ *     immutable:
+ *       - repositories: "prod/ **"       # one pattern or a list of them
+ *                                        # (no space: a comment cannot hold it)
+ *         tags: ["v*", "release-*"]      # tag globs
+ *
+ * A repository pattern follows access.h's glob (one star within a path
+ * component, two stars any number of components); a tag glob has single
+ * stars only, as tags have no slash. registry:2's own `policy.repository`
+ * (repository classes, a schema1-era setting) is accepted and ignored
+ * with a warning, so a registry:2 config still loads.
+ *
+ * Immutable tags: once a tag that a rule covers exists, it is never moved
+ * to another manifest nor removed, by any request (manifest.h enforces it,
+ * with the rule's description in the error).
+ *
+ * Contract: policy_parse() accepts exactly that form and fails naming the
+ * file and line for anything else (an unknown key, a pattern that can fit
+ * no repository or tag). Without a policy section (a NULL struct policy)
+ * there are no rules.
+ */
+#ifndef BERTH_POLICY_H
+#define BERTH_POLICY_H
+
+#include <stddef.h>
+#include <yaml.h>
+#include "buf.h"
+#include "err.h"
+
+struct policy;
+
+/* node: the value of the `policy` key in doc; warnings gets a line for
+ * each key that is accepted but not acted on. */
+int policy_parse(yaml_document_t *doc, yaml_node_t *node, const char *file,
+		 struct buf *warnings, struct policy **out, struct err *e);
+void policy_free(struct policy *p);
+/* The first immutable rule that covers tag in repository repo, as a
+ * description fit for a client's error message ("policy.immutable rule 1
+ * (repositories prod/STARSTAR, tags v*, release-*)" where STARSTAR is two
+ * stars), or NULL when none does. */
+const char *policy_immutable(const struct policy *p, const char *repo,
+			     const char *tag);
+/* Number of immutable rules, for `config check`. */
+size_t policy_immutable_count(const struct policy *p);
+
+#endif
