@@ -13,6 +13,8 @@
 #include "catalog.h"
 #include "referrers.h"
 #include "name.h"
+#include "policy.h"
+#include "strlist.h"
 #include "banned.h"
 
 int manifest_ref_parse(const char *s, struct manifest_ref *ref, struct err *e)
@@ -125,19 +127,127 @@ static int add_referrer(const struct store *st, const char *name,
 	return r;
 }
 
+/* The tags a push applies: the reference's, or the ?tag= ones with a
+ * digest reference, each once. */
+static int push_tags(const struct manifest_ref *ref,
+		     const struct manifest_opts *o, struct strlist *out,
+		     struct err *e)
+{
+	size_t i, j;
+
+	if (!ref->is_digest && strlist_add(out, ref->tag) < 0)
+		return err_sys(e, "out of memory");
+	if (!o || !o->ntags)
+		return 0;
+	if (!ref->is_digest)
+		return err_set(e, ERR_TAG_INVALID, "tag parameters need a digest "
+			       "reference, not the tag %s", ref->tag);
+	if (o->ntags > MANIFEST_TAGS_MAX)
+		return err_set(e, ERR_TAG_INVALID, "more than %u tags in one push",
+			       MANIFEST_TAGS_MAX);
+	for (i = 0; i < o->ntags; i++) {
+		if (name_tag_valid(o->tags[i], e) < 0)
+			return -1;
+		for (j = 0; j < out->n && strcmp(out->items[j], o->tags[i]); j++)
+			;
+		if (j == out->n && strlist_add(out, o->tags[i]) < 0)
+			return err_sys(e, "out of memory");
+	}
+	return 0;
+}
+
+static int immutable_refusal(const char *name, const char *tag,
+			     const char *rule, const struct digest *cur,
+			     struct err *e)
+{
+	char ds[DIGEST_STR_MAX];
+
+	digest_format(cur, ds);
+	return err_set(e, ERR_DENIED, "tag %s of %s is immutable under %s: it "
+		       "names %s", tag, name, rule, ds);
+}
+
+/* Before anything is stored: no immutable tag of the push names another
+ * manifest already. */
+static int immutable_check(const struct store *st, const char *name,
+			   const struct policy *pol, const struct strlist *tags,
+			   const struct digest *d, struct err *e)
+{
+	struct digest cur;
+	const char *rule;
+	size_t i;
+	int r;
+
+	for (i = 0; i < tags->n; i++) {
+		if (!(rule = policy_immutable(pol, name, tags->items[i])))
+			continue;
+		r = store_tag_get(st, name, tags->items[i], &cur, e);
+		if (r < 0)
+			return -1;
+		if (r > 0 && !digest_equal(&cur, d))
+			return immutable_refusal(name, tags->items[i], rule, &cur, e);
+	}
+	return 0;
+}
+
+/* The manifest is stored; now its tags. An immutable one is created
+ * exclusively (store_tag_set_new), so a concurrent push of another
+ * manifest under it, on any host, loses cleanly. */
+static int apply_tags(const struct store *st, const char *name,
+		      const struct policy *pol, const struct strlist *tags,
+		      size_t from, const struct digest *d, struct err *e)
+{
+	struct digest cur;
+	const char *rule;
+	size_t i;
+	int r;
+
+	for (i = from; i < tags->n; i++) {
+		if (!(rule = policy_immutable(pol, name, tags->items[i]))) {
+			if (store_tag_set(st, name, tags->items[i], d, e) < 0)
+				return -1;
+			continue;
+		}
+		r = store_tag_set_new(st, name, tags->items[i], d, e);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (store_tag_get(st, name, tags->items[i], &cur, e) < 0)
+				return -1;
+			return immutable_refusal(name, tags->items[i], rule, &cur, e);
+		}
+	}
+	return 0;
+}
+
 int manifest_put(const struct store *st, const char *name,
 		 const struct manifest_ref *ref, const char *media_type,
 		 const char *body, size_t len, struct manifest_info *out,
 		 struct err *e)
 {
+	return manifest_push(st, name, ref, media_type, body, len, NULL, out, e);
+}
+
+int manifest_push(const struct store *st, const char *name,
+		  const struct manifest_ref *ref, const char *media_type,
+		  const char *body, size_t len, const struct manifest_opts *o,
+		  struct manifest_info *out, struct err *e)
+{
+	const struct policy *pol = o ? o->policy : NULL;
+	struct strlist tags = STRLIST_INIT;
+	const char *fast_tag;
 	struct refs m;
 	int r = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(&m, 0, sizeof(m));
-	if (len > MANIFEST_MAX)
-		return err_set(e, ERR_TOO_LARGE, "manifest is larger than %u bytes",
-			       MANIFEST_MAX);
+	if (push_tags(ref, o, &tags, e) < 0)
+		goto out;
+	if (len > MANIFEST_MAX) {
+		err_set(e, ERR_TOO_LARGE, "manifest is larger than %u bytes",
+			MANIFEST_MAX);
+		goto out;
+	}
 	if (refs_parse(body, len, REFS_STRICT, &m, e) < 0 ||
 	    decide_type(&m, media_type ? media_type : "", e) < 0)
 		goto out;
@@ -158,8 +268,14 @@ int manifest_put(const struct store *st, const char *name,
 	} else {
 		digest_of(DIGEST_SHA256, body, len, &out->digest);
 	}
-	if (store_manifest_put(st, name, &out->digest, body, len,
-			       ref->is_digest ? NULL : ref->tag, e) < 0)
+	if (immutable_check(st, name, pol, &tags, &out->digest, e) < 0)
+		goto out;
+	/* The first tag goes with the manifest's own writes (store_put.c's
+	 * batched fsyncs) unless it must be created exclusively. */
+	fast_tag = tags.n && !policy_immutable(pol, name, tags.items[0]) ?
+		tags.items[0] : NULL;
+	if (store_manifest_put(st, name, &out->digest, body, len, fast_tag, e) < 0 ||
+	    apply_tags(st, name, pol, &tags, fast_tag ? 1 : 0, &out->digest, e) < 0)
 		goto out;
 	if (out->has_subject && add_referrer(st, name, &m, out, len, e) < 0)
 		goto out;
@@ -167,6 +283,7 @@ int manifest_put(const struct store *st, const char *name,
 		goto out;
 	r = 0;
 out:
+	strlist_free(&tags);
 	refs_free(&m);
 	return r;
 }
@@ -230,14 +347,23 @@ out:
 }
 
 int manifest_delete(const struct store *st, const char *name,
-		    const struct manifest_ref *ref, struct err *e)
+		    const struct manifest_ref *ref, const struct policy *pol,
+		    struct err *e)
 {
-	struct strlist tags = STRLIST_INIT;
+	struct strlist tags = STRLIST_INIT, mine = STRLIST_INIT;
 	struct digest d;
+	const char *rule;
 	size_t i;
 	int r = -1, found;
 
 	if (!ref->is_digest) {
+		if ((rule = policy_immutable(pol, name, ref->tag))) {
+			found = store_tag_get(st, name, ref->tag, &d, e);
+			if (found < 0)
+				return -1;
+			if (found > 0)
+				return immutable_refusal(name, ref->tag, rule, &d, e);
+		}
 		found = store_tag_remove(st, name, ref->tag, e);
 		if (found <= 0)
 			return found < 0 ? -1 :
@@ -257,10 +383,22 @@ int manifest_delete(const struct store *st, const char *name,
 		found = store_tag_get(st, name, tags.items[i], &d, e);
 		if (found < 0)
 			goto out;
-		if (found > 0 && digest_equal(&d, &ref->digest) &&
-		    store_tag_remove(st, name, tags.items[i], e) < 0)
+		if (found == 0 || !digest_equal(&d, &ref->digest))
+			continue;
+		/* An immutable tag naming it keeps the manifest whole: nothing
+		 * is removed, not even its other tags. */
+		if ((rule = policy_immutable(pol, name, tags.items[i]))) {
+			immutable_refusal(name, tags.items[i], rule, &d, e);
 			goto out;
+		}
+		if (strlist_add(&mine, tags.items[i]) < 0) {
+			err_sys(e, "out of memory");
+			goto out;
+		}
 	}
+	for (i = 0; i < mine.n; i++)
+		if (store_tag_remove(st, name, mine.items[i], e) < 0)
+			goto out;
 	if (referrers_remove_of(st, name, &ref->digest, e) < 0)
 		goto out;
 	found = store_link_remove(st, name, STORE_REVISION, &ref->digest, e);
@@ -273,6 +411,7 @@ int manifest_delete(const struct store *st, const char *name,
 	r = catalog_drop_if_empty(st, name, e);
 out:
 	strlist_free(&tags);
+	strlist_free(&mine);
 	return r;
 }
 

@@ -25,6 +25,8 @@
 #include "refs.h"
 #include "store.h"
 
+struct policy;
+
 /* The largest manifest Berth accepts on push. */
 #define MANIFEST_MAX (4u << 20)
 
@@ -45,12 +47,33 @@ struct manifest_info {
 	struct digest subject;
 };
 
+/* The most tags one push may apply. */
+#define MANIFEST_TAGS_MAX 100u
+
+struct manifest_opts {
+	const struct policy *policy;  /* its immutable rules; NULL: none */
+	const char *const *tags;      /* more tags to apply (a digest
+				       * reference only: TAG_INVALID else) */
+	size_t ntags;
+};
+
 /* media_type: the type the client declared, without parameters ("" when
- * it declared none). */
+ * it declared none). manifest_put() is manifest_push() with no options.
+ *
+ * Immutable tags (policy.h): a push whose tag, or one of o->tags, is
+ * covered by a rule and already names another manifest answers
+ * ERR_DENIED naming the rule, before anything is stored; pushing the
+ * manifest it names again succeeds. Such a tag is created exclusively
+ * (store_tag_set_new), so of two pushes racing to create it one gets
+ * ERR_DENIED. */
 int manifest_put(const struct store *st, const char *name,
 		 const struct manifest_ref *ref, const char *media_type,
 		 const char *body, size_t len, struct manifest_info *out,
 		 struct err *e);
+int manifest_push(const struct store *st, const char *name,
+		  const struct manifest_ref *ref, const char *media_type,
+		  const char *body, size_t len, const struct manifest_opts *o,
+		  struct manifest_info *out, struct err *e);
 /* Resolves ref in the repository; body gets the stored bytes (may be
  * NULL for HEAD, which still reads them to learn the media type). */
 int manifest_get(const struct store *st, const char *name,
@@ -58,9 +81,12 @@ int manifest_get(const struct store *st, const char *name,
 		 struct manifest_info *out, struct err *e);
 /* DELETE of a manifest: by tag removes that tag alone; by digest removes
  * every tag pointing at it, then the manifest from the repository (the
- * bytes stay for GC). ERR_MANIFEST_UNKNOWN when there is nothing to do. */
+ * bytes stay for GC). ERR_MANIFEST_UNKNOWN when there is nothing to do.
+ * ERR_DENIED, with nothing removed, for an immutable tag of pol or a
+ * digest that one names. */
 int manifest_delete(const struct store *st, const char *name,
-		    const struct manifest_ref *ref, struct err *e);
+		    const struct manifest_ref *ref, const struct policy *pol,
+		    struct err *e);
 /* A page of the repository's tags in strcmp order: up to n (all when n
  * < 0) after last (NULL: from the start); *more tells whether tags follow.
  * ERR_NAME_UNKNOWN when the repository does not exist. */

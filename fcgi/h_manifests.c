@@ -20,17 +20,31 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 			  const struct manifest_ref *ref)
 {
 	struct buf body = BUF_INIT;
+	struct strlist tags = STRLIST_INIT;
+	struct manifest_opts o = { a->cfg->policy, NULL, 0 };
 	struct manifest_info mi;
 	struct err e = ERR_INIT;
 	char ds[DIGEST_STR_MAX], mt[256];
+	size_t i;
 	int rd, rc;
 
+	/* ?tag=a&tag=b (distribution-spec after v1.1.1): more tags for a
+	 * manifest pushed by digest; manifest_push() checks them. */
+	if (http_query_all(r, "tag", &tags) < 0) {
+		strlist_free(&tags);
+		return http_fail(r, ERR_TAG_INVALID, "malformed tag parameter");
+	}
+	o.tags = (const char *const *)tags.items;
+	o.ntags = tags.n;
 	/* Refuse an announced oversize body before reading any of it. */
-	if (r->content_length > (long long)MANIFEST_MAX)
+	if (r->content_length > (long long)MANIFEST_MAX) {
+		strlist_free(&tags);
 		return http_fail(r, ERR_TOO_LARGE, "manifest is larger than 4 MiB");
+	}
 	rd = http_read_all(r, MANIFEST_MAX, &body);
 	if (rd != 0) {
 		buf_free(&body);
+		strlist_free(&tags);
 		if (rd > 0)
 			return http_fail(r, ERR_TOO_LARGE,
 					 "manifest is larger than 4 MiB");
@@ -38,13 +52,25 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 				 "could not read the manifest");
 	}
 	http_bare_type(http_param(r, "CONTENT_TYPE"), mt, sizeof(mt));
-	rc = manifest_put(&a->st, name, ref, mt, body.s, body.len, &mi, &e);
+	rc = manifest_push(&a->st, name, ref, mt, body.s, body.len, &o, &mi, &e);
 	buf_free(&body);
-	if (rc < 0)
+	if (rc < 0) {
+		strlist_free(&tags);
 		return http_error(r, &e);
+	}
 	digest_format(&mi.digest, ds);
 	http_header(r, "Location", "/v2/%s/manifests/%s", name, ds);
 	http_header(r, "Docker-Content-Digest", "%s", ds);
+	/* One OCI-Tag per tag the push applied; manifest_push applies all
+	 * or answers an error. */
+	for (i = 0; i < tags.n; i++) {
+		size_t j;
+		for (j = 0; j < i && strcmp(tags.items[j], tags.items[i]); j++)
+			;
+		if (j == i)
+			http_header(r, "OCI-Tag", "%s", tags.items[i]);
+	}
+	strlist_free(&tags);
 	if (mi.has_subject) {
 		digest_format(&mi.subject, ds);
 		http_header(r, "OCI-Subject", "%s", ds);
@@ -100,7 +126,7 @@ int h_manifest(struct app *a, struct http_req *r, const char *name,
 		if (!a->cfg->delete_enabled)
 			return http_fail(r, ERR_UNSUPPORTED,
 					 "deletes are disabled (storage.delete.enabled)");
-		if (manifest_delete(&a->st, name, &ref, &e) < 0)
+		if (manifest_delete(&a->st, name, &ref, a->cfg->policy, &e) < 0)
 			return http_error(r, &e);
 		return http_respond(r, 202, NULL, NULL, 0);
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "../core/strlist.h"
 #include "../core/banned.h"
 
 /* How each of core's error codes is presented: the distribution spec's
@@ -102,43 +103,78 @@ static int hexval(char c)
 	return -1;
 }
 
-int http_query(const struct http_req *r, const char *key, struct buf *out)
+/* Appends the percent-decoded [v, end) to out: 0, -1 malformed. */
+static int query_decode(const char *v, const char *end, struct buf *out)
+{
+	while (v < end) {
+		char c = *v;
+		if (c == '%') {
+			int hi, lo;
+			if (end - v < 3 || (hi = hexval(v[1])) < 0 ||
+			    (lo = hexval(v[2])) < 0)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			v += 3;
+		} else {
+			if (c == '+')
+				c = ' ';
+			v++;
+		}
+		if (c == 0 || buf_addch(out, c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Calls fn for each value of key in the query string, in order, until
+ * fn answers non-zero: that answer, 0 after the last, -1 malformed. */
+static int query_each(const struct http_req *r, const char *key,
+		      int (*fn)(void *ctx, struct buf *v), void *ctx)
 {
 	const char *p = r->query;
 	size_t klen = strlen(key);
+	struct buf v = BUF_INIT;
+	int rc = 0;
 
-	buf_reset(out);
-	while (*p) {
+	while (*p && !rc) {
 		const char *amp = strchr(p, '&');
 		size_t len = amp ? (size_t)(amp - p) : strlen(p);
 		if (len >= klen && !strncmp(p, key, klen) &&
 		    (len == klen || p[klen] == '=')) {
-			const char *v = p + klen + (len > klen);
-			const char *end = p + len;
-			while (v < end) {
-				char c = *v;
-				if (c == '%') {
-					int hi, lo;
-					if (end - v < 3 || (hi = hexval(v[1])) < 0 ||
-					    (lo = hexval(v[2])) < 0)
-						return -1;
-					c = (char)(hi * 16 + lo);
-					v += 3;
-				} else {
-					if (c == '+')
-						c = ' ';
-					v++;
-				}
-				if (c == 0 || buf_addch(out, c) < 0)
-					return -1;
-			}
-			return 1;
+			buf_reset(&v);
+			rc = query_decode(p + klen + (len > klen), p + len, &v) < 0 ?
+				-1 : fn(ctx, &v);
 		}
 		p += len;
 		if (*p == '&')
 			p++;
 	}
-	return 0;
+	buf_free(&v);
+	return rc;
+}
+
+static int query_first(void *ctx, struct buf *v)
+{
+	struct buf *out = ctx;
+
+	return buf_add(out, v->s ? v->s : "", v->len) < 0 ? -1 : 1;
+}
+
+int http_query(const struct http_req *r, const char *key, struct buf *out)
+{
+	buf_reset(out);
+	return query_each(r, key, query_first, out);
+}
+
+static int query_collect(void *ctx, struct buf *v)
+{
+	return strlist_add(ctx, v->s ? v->s : "") < 0 ? -1 : 0;
+}
+
+int http_query_all(const struct http_req *r, const char *key,
+		   struct strlist *out)
+{
+	return query_each(r, key, query_collect, out) < 0 ? -1 : (int)out->n;
 }
 
 long http_read_body(void *req, char *buf, size_t len)

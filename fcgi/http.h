@@ -18,6 +18,7 @@
 #include "../core/buf.h"
 #include "../core/config.h"
 #include "../core/err.h"
+#include "../core/strlist.h"
 
 struct http_req {
 	FCGX_Request *fr;
@@ -46,6 +47,10 @@ const char *http_param(const struct http_req *r, const char *name);
 /* The percent-decoded value of query parameter key: 1 found, 0 absent,
  * -1 malformed (bad escape or NUL). */
 int http_query(const struct http_req *r, const char *key, struct buf *out);
+/* Every value of key, in order, added to out: how many out holds, -1
+ * malformed. */
+int http_query_all(const struct http_req *r, const char *key,
+		   struct strlist *out);
 
 /* Reads up to len body bytes: >0, 0 at the end, -1 on failure. Matches
  * upload_read_fn. */

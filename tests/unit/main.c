@@ -54,6 +54,7 @@ int main(void)
 	test_sink();
 	test_service();
 	test_fs();
+	test_policy();
 	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

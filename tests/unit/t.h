@@ -37,5 +37,6 @@ void test_fsbatch(void);
 void test_sink(void);
 void test_service(void);
 void test_fs(void);
+void test_policy(void);
 
 #endif

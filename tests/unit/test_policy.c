@@ -1,0 +1,242 @@
+/* The policy section: its form and errors, and immutable tags as
+ * manifest_push() and manifest_delete() enforce them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "t.h"
+#include "../../core/config.h"
+#include "../../core/manifest.h"
+#include "../../core/policy.h"
+
+static int load(const char *yml, struct config *c, struct buf *w, struct err *e)
+{
+	static char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/config.yml", t_tmpdir());
+	f = fopen(path, "w");
+	fputs(yml, f);
+	fclose(f);
+	buf_reset(w);
+	return config_load(path, NULL, c, w, e);
+}
+
+static int fails(const char *yml, const char *line, const char *msg)
+{
+	struct config c;
+	struct buf w = BUF_INIT;
+	struct err e = ERR_INIT;
+	int ok = load(yml, &c, &w, &e) < 0 && strstr(e.msg, line) && strstr(e.msg, msg);
+
+	if (!ok)
+		fprintf(stderr, "policy: wanted %s %s, got: %s\n", line, msg, e.msg);
+	buf_free(&w);
+	return ok;
+}
+
+/* An image whose config blob is the given bytes, so each text is another
+ * manifest. */
+static int push(struct store *st, const struct policy *pol, const char *repo,
+		const char *ref_s, const char *conf, const char *const *tags,
+		size_t ntags, struct digest *out, struct err *e)
+{
+	struct manifest_opts o = { pol, tags, ntags };
+	struct manifest_ref ref;
+	struct manifest_info mi;
+	struct digest c;
+	char cs[DIGEST_STR_MAX];
+	struct buf m = BUF_INIT;
+	int r;
+
+	digest_of(DIGEST_SHA256, conf, strlen(conf), &c);
+	if (store_blob_put(st, &c, conf, strlen(conf), e) < 0 ||
+	    store_link_add(st, repo, STORE_LAYER, &c, e) < 0)
+		return -1;
+	digest_format(&c, cs);
+	buf_addf(&m, "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+		 "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\","
+		 "\"size\":%zu},\"layers\":[]}", MT_OCI_MANIFEST, cs, strlen(conf));
+	if (!strncmp(ref_s, "sha256:", 7)) {
+		digest_of(DIGEST_SHA256, m.s, m.len, &c);
+		digest_format(&c, cs);
+		ref_s = cs;
+	}
+	if (manifest_ref_parse(ref_s, &ref, e) < 0) {
+		buf_free(&m);
+		return -1;
+	}
+	r = manifest_push(st, repo, &ref, MT_OCI_MANIFEST, m.s, m.len, &o, &mi, e);
+	if (out)
+		*out = mi.digest;
+	buf_free(&m);
+	return r;
+}
+
+static int names(struct store *st, const char *repo, const char *tag,
+		 const struct digest *d)
+{
+	struct err e = ERR_INIT;
+	struct digest got;
+
+	return store_tag_get(st, repo, tag, &got, &e) > 0 && digest_equal(&got, d);
+}
+
+static int del(struct store *st, const struct policy *pol, const char *repo,
+	       const char *ref_s, struct err *e)
+{
+	struct manifest_ref ref;
+
+	if (manifest_ref_parse(ref_s, &ref, e) < 0)
+		return -1;
+	return manifest_delete(st, repo, &ref, pol, e);
+}
+
+static const char conf[] =
+	"version: 0.1\n"
+	"policy:\n"
+	"  repository:\n"
+	"    classes: [image]\n"
+	"  immutable:\n"
+	"    - repositories: \"prod/**\"\n"
+	"      tags: [\"v*\", \"release-*\"]\n"
+	"    - repositories: [\"*/base\", lib]\n"
+	"      tags: stable\n";
+
+static void test_policy_parse(void)
+{
+	struct config c;
+	struct buf w = BUF_INIT;
+	struct err e = ERR_INIT;
+	const char *d;
+
+	CHECK(load(conf, &c, &w, &e) == 0);
+	CHECK(w.s && strstr(w.s, ":3: policy.repository is not used"));
+	CHECK(policy_immutable_count(c.policy) == 2);
+	d = policy_immutable(c.policy, "prod/app", "v1");
+	CHECK(d && !strcmp(d, "policy.immutable rule 1 (repositories prod/**; "
+			   "tags v*, release-*)"));
+	CHECK(policy_immutable(c.policy, "prod/a/b", "release-2"));
+	CHECK(policy_immutable(c.policy, "prod", "v2"));
+	CHECK(!policy_immutable(c.policy, "prod/app", "latest"));
+	CHECK(!policy_immutable(c.policy, "dev/app", "v1"));
+	CHECK(!policy_immutable(c.policy, "production/app", "v1"));
+	d = policy_immutable(c.policy, "team/base", "stable");
+	CHECK(d && strstr(d, "rule 2 (repositories */base, lib; tags stable)"));
+	CHECK(policy_immutable(c.policy, "lib", "stable"));
+	CHECK(!policy_immutable(c.policy, "lib", "stable2"));
+	CHECK(!policy_immutable(NULL, "prod/app", "v1"));
+	buf_reset(&w);
+	CHECK(config_dump(&c, &w) == 0 && strstr(w.s, "policy.immutable: 2 rules"));
+	config_free(&c);
+
+	CHECK(load("version: 0.1\npolicy:\n", &c, &w, &e) == 0 && !c.policy);
+	config_free(&c);
+
+	CHECK(fails("policy:\n  immutable:\n    - repositories: \"Prod/**\"\n      tags: v1\n",
+		    ":3:", "Prod/** can fit no name"));
+	CHECK(fails("policy:\n  immutable:\n    - repositories: a\n      tags: \"v/1\"\n",
+		    ":4:", "v/1 can fit no name"));
+	CHECK(fails("policy:\n  immutable:\n    - repositories: a\n      tags: \"v**\"\n",
+		    ":4:", "can fit no name"));
+	CHECK(fails("policy:\n  immutable:\n    - repositories: a\n", ":3:",
+		    "needs both repositories and tags"));
+	CHECK(fails("policy:\n  immutable:\n    - repositories: a\n      tag: v1\n",
+		    ":4:", "unknown or repeated key tag"));
+	CHECK(fails("policy:\n  immutable:\n    - repositories: a\n      tags: []\n",
+		    ":4:", "an empty list"));
+	CHECK(fails("policy:\n  immutable:\n    - repositories: a\n      tags: [[v1]]\n",
+		    ":4:", "a list of patterns holds strings"));
+	CHECK(fails("policy:\n  immutable: {a: b}\n", ":2:", "expected a list"));
+	CHECK(fails("policy:\n  immutable:\n    - v1\n", ":3:", "each entry is a mapping"));
+	CHECK(fails("policy:\n  retain: 3\n", ":2:", "unknown or repeated key retain"));
+	CHECK(fails("policy: [1]\n", ":1:", "expected a mapping"));
+	buf_free(&w);
+}
+
+static void test_policy_immutable(void)
+{
+	struct config c;
+	struct buf w = BUF_INIT;
+	struct err e = ERR_INIT;
+	struct store st;
+	struct digest d1, d2, d3;
+	const struct policy *pol;
+	static const char *const two[] = { "v2", "latest", "v2" };
+	static const char *const bad[] = { "ok", "-no" };
+
+	CHECK(load(conf, &c, &w, &e) == 0);
+	pol = c.policy;
+	CHECK(store_open(&st, t_tmpdir(), &e) == 0);
+
+	/* A first push creates the tag; the identical one again succeeds. */
+	CHECK(push(&st, pol, "prod/app", "v1", "one", NULL, 0, &d1, &e) == 0);
+	CHECK(names(&st, "prod/app", "v1", &d1));
+	CHECK(push(&st, pol, "prod/app", "v1", "one", NULL, 0, &d1, &e) == 0);
+	/* Moving it is refused, naming the rule and what it names. */
+	CHECK(push(&st, pol, "prod/app", "v1", "two", NULL, 0, &d2, &e) < 0 &&
+	      e.code == ERR_DENIED && strstr(e.msg, "policy.immutable rule 1") &&
+	      strstr(e.msg, "tag v1 of prod/app is immutable"));
+	CHECK(names(&st, "prod/app", "v1", &d1));
+	/* A mutable tag moves as always. */
+	CHECK(push(&st, pol, "prod/app", "latest", "one", NULL, 0, NULL, &e) == 0);
+	CHECK(push(&st, pol, "prod/app", "latest", "two", NULL, 0, &d2, &e) == 0);
+	CHECK(names(&st, "prod/app", "latest", &d2));
+	/* Without the policy nothing is immutable. */
+	CHECK(push(&st, NULL, "dev/app", "v1", "one", NULL, 0, NULL, &e) == 0);
+	CHECK(push(&st, NULL, "dev/app", "v1", "two", NULL, 0, NULL, &e) == 0);
+
+	/* Several tags by digest, each once. */
+	CHECK(push(&st, pol, "prod/app", "sha256:", "three", two, 3, &d3, &e) == 0);
+	CHECK(names(&st, "prod/app", "v2", &d3) && names(&st, "prod/app", "latest", &d3));
+	CHECK(push(&st, pol, "prod/app", "sha256:", "three", two, 3, &d3, &e) == 0);
+	/* One immutable tag of the set naming another manifest refuses the
+	 * whole push before anything is stored. */
+	{
+		static const char *const mix[] = { "newtag", "v1" };
+		CHECK(push(&st, pol, "prod/app", "sha256:", "four", mix, 2, NULL, &e) < 0 &&
+		      e.code == ERR_DENIED && strstr(e.msg, "tag v1"));
+		CHECK(!names(&st, "prod/app", "newtag", &d3));
+	}
+	/* Tag parameters need a digest reference, and valid tags. */
+	CHECK(push(&st, pol, "prod/app", "x", "three", two, 1, NULL, &e) < 0 &&
+	      e.code == ERR_TAG_INVALID);
+	CHECK(push(&st, pol, "prod/app", "sha256:", "three", bad, 2, NULL, &e) < 0 &&
+	      e.code == ERR_TAG_INVALID);
+
+	/* DELETE of an immutable tag, or of a manifest one names: refused,
+	 * nothing removed (not even the manifest's mutable tags). */
+	CHECK(del(&st, pol, "prod/app", "v1", &e) < 0 && e.code == ERR_DENIED &&
+	      strstr(e.msg, "rule 1"));
+	CHECK(names(&st, "prod/app", "v1", &d1));
+	{
+		char ds[DIGEST_STR_MAX];
+		digest_format(&d3, ds);
+		CHECK(del(&st, pol, "prod/app", ds, &e) < 0 && e.code == ERR_DENIED &&
+		      strstr(e.msg, "tag v2"));
+		CHECK(names(&st, "prod/app", "latest", &d3) && names(&st, "prod/app", "v2", &d3));
+		CHECK(store_link_exists(&st, "prod/app", STORE_REVISION, &d3, &e) == 1);
+		/* A mutable tag still goes; an immutable tag that does not
+		 * exist is simply unknown. */
+		CHECK(del(&st, pol, "prod/app", "latest", &e) == 0);
+		CHECK(del(&st, pol, "prod/app", "v9", &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
+		/* The manifest of no immutable tag deletes as before. */
+		digest_format(&d2, ds);
+		CHECK(del(&st, pol, "prod/app", ds, &e) == 0);
+	}
+	/* Without the policy, the same store's tags delete. */
+	CHECK(del(&st, NULL, "prod/app", "v1", &e) == 0);
+
+	/* Creating an immutable tag is exclusive at the store too. */
+	CHECK(store_tag_set_new(&st, "prod/app", "v7", &d1, &e) == 1);
+	CHECK(store_tag_set_new(&st, "prod/app", "v7", &d1, &e) == 1);
+	CHECK(store_tag_set_new(&st, "prod/app", "v7", &d3, &e) == 0);
+	CHECK(names(&st, "prod/app", "v7", &d1));
+	config_free(&c);
+	buf_free(&w);
+}
+
+void test_policy(void)
+{
+	test_policy_parse();
+	test_policy_immutable();
+}
