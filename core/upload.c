@@ -23,6 +23,8 @@
 #include "fsutil.h"
 #include "name.h"
 #include "sink.h"
+#include "catalog.h"
+#include "strlist.h"
 #include "banned.h"
 
 #define STATE_MAGIC "berth-upload 1\n"
@@ -489,4 +491,37 @@ int upload_mount(const struct store *st, const char *name, const char *from,
 	if (store_link_add(st, name, STORE_LAYER, d, e) < 0)
 		return -1;
 	return 1;
+}
+
+int upload_mount_any(const struct store *st, const char *name,
+		     const struct digest *d,
+		     int (*may)(void *ctx, const char *repo), void *ctx,
+		     struct err *e)
+{
+	struct strlist page = STRLIST_INIT;
+	struct err ie = ERR_INIT;
+	char *last = NULL;
+	size_t i, seen = 0;
+	int more = 1, r = 0;
+
+	while (more && !r && seen < UPLOAD_MOUNT_SCAN) {
+		strlist_free(&page);
+		if (catalog_list(st, last, 100, &page, &more, e) < 0) {
+			r = -1;
+			break;
+		}
+		for (i = 0; i < page.n && !r && seen < UPLOAD_MOUNT_SCAN; i++, seen++)
+			if (may(ctx, page.items[i]) &&
+			    store_link_touch(st, page.items[i], STORE_LAYER, d, &ie) > 0)
+				r = store_link_add(st, name, STORE_LAYER, d, e) < 0 ? -1 : 1;
+		free(last);
+		last = page.n ? strdup(page.items[page.n - 1]) : NULL;
+		if (page.n && !last) {
+			r = err_sys(e, "out of memory");
+			break;
+		}
+	}
+	free(last);
+	strlist_free(&page);
+	return r;
 }

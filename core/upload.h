@@ -65,5 +65,22 @@ int upload_cancel(struct upload *u, struct err *e);
  * mounted, 0 when from does not have it. */
 int upload_mount(const struct store *st, const char *name, const char *from,
 		 const struct digest *d, struct err *e);
+/* A mount without from: d is linked into name from the first repository
+ * of the catalog (in its order) that may(ctx, repo) allows and that
+ * links d: 1 mounted, 0 none found, -1. At most UPLOAD_MOUNT_SCAN
+ * repositories are looked at, so the cost of a mount stays bounded in a
+ * large store; not finding one is never an error, since the client then
+ * uploads the blob. A repository that cannot be read is passed over. */
+#define UPLOAD_MOUNT_SCAN 1000
+int upload_mount_any(const struct store *st, const char *name,
+		     const struct digest *d,
+		     int (*may)(void *ctx, const char *repo), void *ctx,
+		     struct err *e);
+
+/* What POST answers in OCI-Chunk-Min-Length: below a mebibyte a chunk
+ * costs more in its request (a lock, a state save) than in its bytes.
+ * Smaller chunks are still accepted: clients that never read the header
+ * must keep working, and a last chunk is short anyway. */
+#define UPLOAD_CHUNK_MIN (1u << 20)
 
 #endif

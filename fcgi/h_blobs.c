@@ -201,13 +201,47 @@ static int finish(struct http_req *r, const char *name, struct upload *u,
 	return rc;
 }
 
+struct may_pull {
+	struct app *a;
+	struct http_req *r;
+};
+
+static int may_pull(void *ctx, const char *repo)
+{
+	struct may_pull *mp = ctx;
+
+	return access_allows(mp->a->cfg->access, mp->r->user, repo, ACCESS_PULL);
+}
+
+/* ?digest-algorithm= of a POST (distribution-spec after v1.1.1): the
+ * algorithm the session hashes with as the bytes arrive, so a sha512
+ * digest at the end costs no second read. A DIGEST_* bit, 0 absent, -1
+ * after answering DIGEST_INVALID for one Berth does not know. */
+static int digest_algorithm(struct http_req *r)
+{
+	struct buf v = BUF_INIT;
+	int q = http_query(r, "digest-algorithm", &v), alg = 0;
+
+	if (q > 0 && v.len && !strcmp(v.s, "sha256"))
+		alg = DIGEST_SHA256;
+	else if (q > 0 && v.len && !strcmp(v.s, "sha512"))
+		alg = DIGEST_SHA512;
+	else if (q != 0) {
+		http_fail(r, ERR_DIGEST_INVALID, "unsupported digest algorithm "
+			  "(sha256 and sha512 are)");
+		alg = -1;
+	}
+	buf_free(&v);
+	return alg;
+}
+
 int h_upload_start(struct app *a, struct http_req *r, const char *name)
 {
 	struct digest d, md;
 	struct buf from = BUF_INIT;
 	struct err e = ERR_INIT;
 	struct upload *u;
-	int has_digest, has_mount, q;
+	int has_digest, has_mount, q, alg;
 
 	if (strcmp(r->method, "POST"))
 		return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on uploads");
@@ -222,30 +256,34 @@ int h_upload_start(struct app *a, struct http_req *r, const char *name)
 			buf_free(&from);
 			return http_error(r, &e);
 		}
-		/* Without from, registry:2 cannot mount; neither do we:
-		 * mounting from any repository would leak blobs across
-		 * repositories the client may not read. */
-		/* Nor from one the user may not pull: that falls back to a
-		 * plain session and reveals nothing. */
-		if (q > 0 && access_allows(a->cfg->access, r->user, from.s, ACCESS_PULL)) {
-			int m = upload_mount(&a->st, name, from.s, &md, &e);
-			buf_free(&from);
-			if (m < 0)
-				return http_error(r, &e);
-			if (m > 0)
-				return blob_created(r, name, &md);
-		}
+		/* Never from a repository the user may not pull: that falls
+		 * back to a plain session and reveals nothing. Without from
+		 * (distribution-spec v1.1), from any repository the user may
+		 * pull that links the blob. */
+		struct may_pull mp = { a, r };
+		int m = 0;
+		if (q > 0 && may_pull(&mp, from.s))
+			m = upload_mount(&a->st, name, from.s, &md, &e);
+		else if (q == 0)
+			m = upload_mount_any(&a->st, name, &md, may_pull, &mp, &e);
 		buf_free(&from);
+		if (m < 0)
+			return http_error(r, &e);
+		if (m > 0)
+			return blob_created(r, name, &md);
 	}
 	has_digest = query_digest(r, "digest", &d);
 	if (has_digest < 0)
 		return 0;
-	if (upload_start(&a->st, name, has_digest ? d.alg : 0, &u, &e) < 0)
+	if ((alg = digest_algorithm(r)) < 0)
+		return 0;
+	if (upload_start(&a->st, name, (has_digest ? d.alg : 0) | alg, &u, &e) < 0)
 		return http_error(r, &e);
 	if (has_digest)
 		return finish(r, name, u, &d, 1);
 	session_headers(r, name, u);
 	upload_close(u);
+	http_header(r, "OCI-Chunk-Min-Length", "%u", UPLOAD_CHUNK_MIN);
 	return http_respond(r, 202, NULL, NULL, 0);
 }
 
