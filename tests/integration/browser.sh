@@ -21,6 +21,10 @@ http:
     Access-Control-Max-Age: [1728000]
     Access-Control-Allow-Credentials: [true]
     Access-Control-Expose-Headers: ['Docker-Content-Digest']
+policy:
+  immutable:
+    - repositories: "z/**"
+      tags: "v*"
 $(stack_auth_yaml $P)
 YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
@@ -32,6 +36,9 @@ printf '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.mani
 	"$DC" "$(stat -c %s "$OUT/config")" "$DL" > "$OUT/m"
 api PUT /v2/ui/app/manifests/latest -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' --data-binary "@$OUT/m"
 MD=sha256:$(sha "$OUT/m")
+DC=$(push_blob z/keep "$OUT/config")
+DL=$(push_blob z/keep "$OUT/layer")
+api PUT /v2/z/keep/manifests/v1 -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' --data-binary "@$OUT/m"
 
 # The page, from its own origin.
 ( cd "$TOP/tests/browser" && exec python3 -m http.server $PAGEPORT --bind 127.0.0.1 ) > "$OUT/http.log" 2>&1 &
@@ -39,7 +46,7 @@ HPID=$!
 trap 'kill $HPID 2>/dev/null; stop_stacks' EXIT
 for _ in $(seq 1 50); do curl -sf "$ORIGIN/page.html" >/dev/null && break; sleep 0.1; done
 node "$TOP/tests/browser/cors.js" \
-	"$ORIGIN/page.html?registry=$URL&user=tester&pass=secret-$P" > "$OUT/results.json" 2> "$OUT/browser.err"
+	"$ORIGIN/page.html?registry=$URL&user=tester&pass=secret-$P&refuse=z/keep:v1" > "$OUT/results.json" 2> "$OUT/browser.err"
 check "the browser ran the page" test -s "$OUT/results.json"
 r() { jq -r "$1" "$OUT/results.json" 2>/dev/null; }
 eq "fetch /v2/_catalog?n=1000 from another origin" "$(r .catalog.status)" 200
@@ -52,4 +59,9 @@ eq "fetch the config blob (served by nginx/Apache, with the CORS headers)" "$(r 
 eq "HEAD the manifest" "$(r .head.status)" 200
 eq "DELETE the manifest by digest" "$(r .del.status)" 202
 eq "the tag is gone afterwards" "$(r .after.body)" '{"name":"ui/app","tags":[]}'
+eq "a refused DELETE by digest (an immutable tag names it) reaches the page as 403" "$(r .refusedDigest.status)" 403
+eq "...with the error the UI shows (its JSON, readable across origins)" \
+	"$(r '.refusedDigest.body | fromjson | .errors[0].code')" DENIED
+check "...saying why" bash -c "jq -r '.refusedDigest.body' '$OUT/results.json' | grep -q 'tag v1 of z/keep is immutable under policy.immutable rule 1'"
+eq "a refused DELETE of the tag: 403 DENIED too" "$(r '.refusedTag.status, (.refusedTag.body | fromjson | .errors[0].code)' | tr '\n' ' ')" "403 DENIED "
 if [ ! -s "$OUT/results.json" ]; then cat "$OUT/browser.err"; fi

@@ -16,12 +16,25 @@ if [ -z "${JOXIT_UI:-}" ] || [ ! -s "${JOXIT_UI}/docker-registry-ui.js" ]; then
 fi
 source "$TOP/tests/images.sh"
 P=15125
-stack_config_yaml $P > "$OUT/cfg.yml"
+{ stack_config_yaml $P; cat <<'YML'; } > "$OUT/cfg.yml"
+policy:
+  immutable:
+    - repositories: "ui/**"
+      tags: "keep*"
+access:
+  repositories:
+    - match: "**"
+      pull: [tester, viewer]
+      push: [tester]
+      delete: [tester]
+YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
+printf 'pw-viewer\n' | "${BERTH_CLI:-$TOP/build/berth}" user add -f "$S/htpasswd" viewer >/dev/null
 make_images >"$OUT/images.log" 2>&1 || { not_ok "test images build"; cat "$OUT/images.log"; exit 1; }
 sk() { skopeo --insecure-policy copy --dest-cert-dir "$S/ca" --dest-creds "$CRED" "$@" >>"$OUT/skopeo.log" 2>&1; }
 check "skopeo pushes ui/app:latest (Docker schema2)" sk --format v2s2 "oci:$IMG:bb" "docker://localhost:$P/ui/app:latest"
 check "skopeo pushes ui/app:old (another image)" sk --format v2s2 "oci:$IMG:arm" "docker://localhost:$P/ui/app:old"
+check "skopeo pushes ui/app:keep1 (latest's image, under an immutable tag)" sk --format v2s2 "oci:$IMG:bb" "docker://localhost:$P/ui/app:keep1"
 check "skopeo pushes library/busybox:multi (an OCI index)" sk "oci:$IMG:multi" "docker://localhost:$P/library/busybox:multi"
 api GET /v2/ui/app/manifests/old -H 'Accept: application/vnd.docker.distribution.manifest.v2+json'
 OLD=$(hdr Docker-Content-Digest)
@@ -51,15 +64,31 @@ check "the UI ran in the browser" test -s "$OUT/results.json"
 r() { jq -r "$1" "$OUT/results.json" 2>/dev/null; }
 eq "the UI lists the repositories" "$(r '.catalog | sort | join(" ")')" "library/busybox ui/app"
 eq "...asking for _catalog?n=1000" "$(r '[.requests[] | select(startswith("GET /v2/_catalog?n=1000 "))][0]')" "GET /v2/_catalog?n=1000 200"
-eq "the UI lists the tags of ui/app" "$(r '.tags | sort | join(" ")')" "latest old"
-eq "...with their digests (Docker-Content-Digest)" "$(r '[.digests[] | select(startswith("sha256:"))] | length')" 2
+eq "the UI lists the tags of ui/app" "$(r '.tags | sort | join(" ")')" "keep1 latest old"
+eq "...with their digests (Docker-Content-Digest)" "$(r '[.digests[] | select(startswith("sha256:"))] | length')" 3
 eq "the UI read each tag's config blob" "$(r '[.requests[] | select(test("^GET /v2/ui/app/blobs/sha256:[0-9a-f]{64} 200$"))] | unique | length')" 2
 eq "the delete dialog names the tag" "$(r .dialog)" "These images will be deleted
 ui/app:old"
 eq "the UI deletes the manifest by digest (202)" "$(r '[.requests[] | select(startswith("DELETE "))][0]')" "DELETE /v2/ui/app/manifests/$OLD 202"
 eq "...and says so" "$(r .snackbar | cut -c1-27)" "Deleting ui/app:old image. "
-eq "the tag list it shows afterwards" "$(r '.tagsAfter | join(" ")')" "latest"
+eq "the tag list it shows afterwards" "$(r '.tagsAfter | sort | join(" ")')" "keep1 latest"
 eq "no script error in the UI" "$(r '.errors | length')" 0
 api GET /v2/ui/app/tags/list
-eq "Berth's tag list agrees" "$BODY" '{"name":"ui/app","tags":["latest"]}'
+eq "Berth's tag list agrees" "$BODY" '{"name":"ui/app","tags":["keep1","latest"]}'
+if [ ! -s "$OUT/results.json" ]; then cat "$OUT/browser.err"; fi
+
+# Refused deletes show the UI's error, not a silent failure: the image an
+# immutable tag names, and a user without the delete right.
+node "$TOP/tests/browser/joxit.js" "$URL/" tester "secret-$P" ui/app keep1 \
+	> "$OUT/results.json" 2> "$OUT/browser.err"
+eq "deleting keep1 in the UI: Berth refuses (403)" "$(r .deleteStatus)" 403
+check "...and the UI shows why in its snackbar" bash -c "jq -r .snackbar '$OUT/results.json' | grep -q 'DENIED.*tag keep1 of ui/app is immutable'"
+eq "...the tags stay" "$(r '.tagsAfter | sort | join(" ")')" "keep1 latest"
+node "$TOP/tests/browser/joxit.js" "$URL/" viewer pw-viewer ui/app latest \
+	> "$OUT/results.json" 2> "$OUT/browser.err"
+eq "a user without the delete right: 403 in the UI" "$(r .deleteStatus)" 403
+check "...whose snackbar shows the error" bash -c "jq -r .snackbar '$OUT/results.json' | grep -q 'DENIED'"
+eq "...and no script error" "$(r '.errors | length')" 0
+api GET /v2/ui/app/tags/list
+eq "Berth still has both tags" "$BODY" '{"name":"ui/app","tags":["keep1","latest"]}'
 if [ ! -s "$OUT/results.json" ]; then cat "$OUT/browser.err"; fi
