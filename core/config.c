@@ -17,6 +17,7 @@
 
 #include "access.h"
 #include "policy.h"
+#include "ynode.h"
 #include "banned.h"
 
 enum ktype { K_MAP, K_STR, K_BOOL, K_INT, K_DURATION, K_LEVEL, K_HEADERS,
@@ -174,39 +175,6 @@ static int parse_int(const char *s, long *out)
 	return 0;
 }
 
-/* Go's time.ParseDuration subset that registry:2 configs use: 1h30m, 10s,
- * 500ms; a bare number counts as nanoseconds, as Go's yaml does. */
-static int parse_duration(const char *s, double *seconds)
-{
-	double total = 0;
-	const char *p = s;
-
-	if (!*p)
-		return -1;
-	if (parse_int(s, &(long){ 0 }) == 0) {
-		*seconds = strtod(s, NULL) / 1e9;
-		return 0;
-	}
-	while (*p) {
-		char *end;
-		double v;
-		if (!isdigit((unsigned char)*p) && *p != '.')
-			return -1;
-		v = strtod(p, &end);
-		p = end;
-		if (!strncmp(p, "ns", 2)) { v /= 1e9; p += 2; }
-		else if (!strncmp(p, "us", 2)) { v /= 1e6; p += 2; }
-		else if (!strncmp(p, "ms", 2)) { v /= 1e3; p += 2; }
-		else if (*p == 's') { p++; }
-		else if (*p == 'm') { v *= 60; p++; }
-		else if (*p == 'h') { v *= 3600; p++; }
-		else return -1;
-		total += v;
-	}
-	*seconds = total;
-	return 0;
-}
-
 static int parse_level(const char *s, int *out)
 {
 	static const struct { const char *n; int v; } lv[] = {
@@ -278,7 +246,7 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 		}
 		return 0;
 	case K_DURATION:
-		if (parse_duration(v, &d) < 0)
+		if (ynode_duration(v, &d) < 0)
 			return fail(x, line, "%s: '%s' is not a duration", k->path, v);
 		if (!strcmp(k->path, "storage.gc.graceperiod"))
 			c->gc_grace = d;
@@ -713,5 +681,11 @@ int config_dump(const struct config *c, struct buf *out)
 	}
 	r |= buf_addf(out, "policy.immutable: %zu rules\n",
 		      policy_immutable_count(c->policy));
+	r |= buf_addf(out, "policy.retention: %zu rules, ", policy_retention_count(c->policy));
+	if (policy_retention_interval(c->policy) > 0)
+		r |= buf_addf(out, "applied every %.0fs by the supervisor\n",
+			      policy_retention_interval(c->policy));
+	else
+		r |= buf_adds(out, "applied by `berth gc --retention` only\n");
 	return r ? -1 : 0;
 }

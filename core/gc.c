@@ -15,7 +15,9 @@
 
 #include "catalog.h"
 #include "fsutil.h"
+#include "policy.h"
 #include "referrers.h"
+#include "retention.h"
 #include "refs.h"
 #include "walk.h"
 #include "banned.h"
@@ -99,10 +101,28 @@ struct run {
 	time_t now;
 	struct set marked;   /* blob digests in use */
 	struct set kept;     /* "repo@digest" of kept manifests */
+	struct set untagged; /* "repo:tag" retention removed (or would) */
 	struct strlist repos;
 	const char *repo;    /* of the iteration under way */
+	double age;          /* its untagged manifests go past this; < 0 never */
 	int removed;         /* a manifest of it went */
 };
+
+/* How old an untagged manifest of repo must be to go: the grace period
+ * with --delete-untagged, a retention rule's untaggedolderthan (never
+ * less than the grace period), else never (-1). */
+static double untagged_age(const struct run *g, const char *repo)
+{
+	const struct policy_retention *r;
+
+	if (g->o->delete_untagged)
+		return g->o->grace;
+	r = g->o->retention ? policy_retention(g->o->retention, repo) : NULL;
+	if (r && r->untagged_older_than >= 0)
+		return r->untagged_older_than > g->o->grace ?
+			r->untagged_older_than : g->o->grace;
+	return -1;
+}
 
 static void say(struct run *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -206,21 +226,39 @@ static int mark_repo(void *ctx, const char *repo)
 static int mark_tag(void *ctx, const char *repo, const char *tag,
 		    const struct digest *d)
 {
-	(void)tag;
-	return d ? keep_manifest(ctx, repo, d) : 0;
+	struct run *g = ctx;
+	struct buf key = BUF_INIT;
+	int gone;
+
+	if (!d)
+		return 0;
+	/* A tag retention removed keeps nothing, in a dry run too, so that
+	 * the run reports what a real one would remove after it. */
+	if (g->untagged.n) {
+		if (buf_addf(&key, "%s:%s", repo, tag) < 0) {
+			buf_free(&key);
+			return err_sys(g->e, "out of memory");
+		}
+		gone = set_has(&g->untagged, key.s);
+		buf_free(&key);
+		if (gone)
+			return 0;
+	}
+	return keep_manifest(g, repo, d);
 }
 
 static int mark_revision(void *ctx, const char *repo, enum store_link_kind kind,
 			 const struct digest *d)
 {
 	struct run *g = ctx;
+	double age;
 
 	if (kind != STORE_REVISION)
 		return 0;
 	/* Untagged manifests are roots unless asked otherwise; a recent one
 	 * always is (a tag may be on its way). */
-	if (!g->o->delete_untagged ||
-	    store_link_recent(g->st, repo, kind, d, g->o->grace, g->now))
+	age = untagged_age(g, repo);
+	if (age < 0 || store_link_recent(g->st, repo, kind, d, age, g->now))
 		return keep_manifest(g, repo, d);
 	return 0;
 }
@@ -231,6 +269,54 @@ static int mark_fail(void *ctx, const struct err *e)
 	(void)ctx;
 	(void)e;
 	return -1;
+}
+
+static int retention_removed(void *ctx, const char *repo, const char *tag,
+			     const struct digest *d)
+{
+	struct run *g = ctx;
+	struct buf key = BUF_INIT;
+	int r;
+
+	(void)d;
+	if (buf_addf(&key, "%s:%s", repo, tag) < 0) {
+		buf_free(&key);
+		return err_sys(g->e, "out of memory");
+	}
+	r = set_add(&g->untagged, key.s);
+	buf_free(&key);
+	return r < 0 ? err_sys(g->e, "out of memory") : 0;
+}
+
+static int collect_repo(void *ctx, const char *name)
+{
+	struct strlist *l = ctx;
+
+	return strlist_add(l, name) < 0 ? -1 : 0;
+}
+
+/* policy.retention's tags, before the mark sees them. */
+static int retention(struct run *g)
+{
+	struct retention_opts ro = { 0 };
+	struct strlist repos = STRLIST_INIT;
+	int r;
+
+	if (!g->o->retention || !policy_retention_count(g->o->retention))
+		return 0;
+	ro.policy = g->o->retention;
+	ro.grace = g->o->grace;
+	ro.now = g->now;
+	ro.dry_run = g->o->dry_run;
+	ro.say = g->o->say;
+	ro.ctx = g->o->ctx;
+	ro.removed = retention_removed;
+	ro.removed_ctx = g;
+	r = store_each_repo(g->st, collect_repo, &repos, g->e);
+	if (r == 0)
+		r = retention_tags(g->st, &ro, &repos, &g->stats->tags, g->e);
+	strlist_free(&repos);
+	return r;
 }
 
 static int mark(struct run *g)
@@ -252,7 +338,7 @@ static int sweep_revision(void *ctx, const struct digest *d)
 	}
 	kept = set_has(&g->kept, key.s);
 	r = kept ? 0 : store_link_remove_idle(g->st, g->repo, STORE_REVISION, d,
-					      g->o->grace, g->now, g->o->dry_run, g->e);
+					      g->age, g->now, g->o->dry_run, g->e);
 	if (r > 0) {
 		say(g, "manifest %s", key.s);
 		g->stats->manifests++;
@@ -267,11 +353,11 @@ static int sweep_manifests(struct run *g)
 {
 	size_t i;
 
-	if (!g->o->delete_untagged)
-		return 0;
 	for (i = 0; i < g->repos.n; i++) {
 		g->repo = g->repos.items[i];
 		g->removed = 0;
+		if ((g->age = untagged_age(g, g->repo)) < 0)
+			continue;
 		if (store_each_link(g->st, g->repo, STORE_REVISION, sweep_revision,
 				    g, g->e) < 0)
 			return -1;
@@ -394,7 +480,7 @@ int gc_run(const struct store *st, const struct gc_opts *o,
 		/* What a collector that died left aside first: a manifest
 		 * away is one whose blobs nobody would mark. */
 		if ((!o->dry_run && store_put_back_aside(st, e) < 0) ||
-		    mark(&g) < 0 || sweep_manifests(&g) < 0 ||
+		    retention(&g) < 0 || mark(&g) < 0 || sweep_manifests(&g) < 0 ||
 		    store_each_blob(st, sweep_blob, &g, e) < 0 || sweep_links(&g) < 0 ||
 		    store_sweep_leftovers(st, o->grace, g.now, o->dry_run, say_leftover,
 					  &g, &stats->temps, e) < 0)
@@ -408,27 +494,39 @@ int gc_run(const struct store *st, const struct gc_opts *o,
 out:
 	set_free(&g.marked);
 	set_free(&g.kept);
+	set_free(&g.untagged);
 	strlist_free(&g.repos);
 	return r;
 }
 
-int gc_purge_due(const struct store *st, double interval, struct err *e)
+static int due(const struct store *st, const char *stamp, double interval,
+	       struct err *e)
 {
 	struct buf p = BUF_INIT, dir = BUF_INIT;
 	struct timespec mt;
 	int r = -1;
 
 	if (store_berth_path(st, "", &dir, e) < 0 ||
-	    store_berth_path(st, "purge.stamp", &p, e) < 0)
+	    store_berth_path(st, stamp, &p, e) < 0)
 		goto out;
 	r = fs_stat_file(p.s, NULL, &mt, e);
 	if (r < 0 || (r > 0 && difftime(time(NULL), mt.tv_sec) < interval)) {
 		r = r < 0 ? -1 : 0;
 		goto out;
 	}
-	r = fs_stamp(dir.s, "purge.stamp", e) < 0 ? -1 : 1;
+	r = fs_stamp(dir.s, stamp, e) < 0 ? -1 : 1;
 out:
 	buf_free(&p);
 	buf_free(&dir);
 	return r;
+}
+
+int gc_purge_due(const struct store *st, double interval, struct err *e)
+{
+	return due(st, "purge.stamp", interval, e);
+}
+
+int gc_retention_due(const struct store *st, double interval, struct err *e)
+{
+	return due(st, "retention.stamp", interval, e);
 }

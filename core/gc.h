@@ -2,8 +2,9 @@
  * gc: garbage collection and upload purging, for `berth gc` and the
  * supervisor's purge timer.
  *
- * Mark: every manifest a tag points at (and, without delete_untagged,
- * every manifest a repository links), the children of a kept index and the
+ * Retention first, when asked (retention.h): the tags its rules remove.
+ * Mark: every manifest a tag points at (and, without delete_untagged or a
+ * retention rule's untaggedolderthan, every manifest a repository links), the children of a kept index and the
  * referrers of a kept manifest, recursively; their config and layer blobs.
  * Sweep: blobs nothing marked, untagged manifests that nothing kept
  * references (with delete_untagged), layer links whose blob is gone,
@@ -34,9 +35,14 @@
 #include "err.h"
 #include "store.h"
 
+struct policy;
+
 struct gc_opts {
 	int dry_run;
 	int delete_untagged;
+	/* policy.retention: its tag rules first (retention.h), then its
+	 * untaggedolderthan for the manifests of the repositories it covers. */
+	const struct policy *retention;
 	int purge_uploads;      /* also purge old upload sessions */
 	int collect;            /* mark and sweep (0: only purge uploads) */
 	double grace;           /* seconds */
@@ -47,12 +53,16 @@ struct gc_opts {
 };
 
 struct gc_stats {
-	long blobs, manifests, links, uploads, temps;
+	long tags, blobs, manifests, links, uploads, temps;
 	long long bytes;
 };
 
 int gc_run(const struct store *st, const struct gc_opts *o,
 	   struct gc_stats *stats, struct err *e);
+
+/* policy.retention.interval's timer, as gc_purge_due() with its own stamp
+ * (_berth/retention.stamp). */
+int gc_retention_due(const struct store *st, double interval, struct err *e);
 
 /* storage.maintenance.uploadpurging's timer, kept in the store
  * (_berth/purge.stamp holds when the last purge began) so that the pools

@@ -21,9 +21,17 @@ struct immutable {
 	char *desc;
 };
 
+struct retention {
+	struct policy_retention pub;
+	struct strlist repos, keeptags;
+};
+
 struct policy {
 	struct immutable *imm;
 	size_t nimm;
+	struct retention *ret;
+	size_t nret;
+	double ret_interval;
 };
 
 struct parse {
@@ -142,13 +150,109 @@ static int parse_immutable_rule(struct parse *x, yaml_node_t *map)
 	return describe(x, r, x->p->nimm);
 }
 
+static int positive_duration(struct parse *x, yaml_node_t *v, const char *key,
+			     double *out)
+{
+	const char *s = ynode_scalar(v);
+
+	if (!s || ynode_duration(s, out) < 0 || *out <= 0)
+		return fail(x, v, "retention: %s: expected a duration such as 168h", key);
+	return 0;
+}
+
+static int parse_retention_rule(struct parse *x, yaml_node_t *map)
+{
+	struct retention *r, *arr;
+	yaml_node_pair_t *pr;
+	int seen_keep = 0, seen_old = 0, seen_untagged = 0;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(x, map, "retention: each rule is a mapping with "
+			    "repositories and what to keep or remove");
+	arr = realloc(x->p->ret, (x->p->nret + 1) * sizeof(*arr));
+	if (!arr)
+		return err_sys(x->e, "out of memory");
+	x->p->ret = arr;
+	r = &arr[x->p->nret++];
+	memset(r, 0, sizeof(*r));
+	r->pub.keep_newest = -1;
+	r->pub.older_than = -1;
+	r->pub.untagged_older_than = -1;
+	r->pub.num = x->p->nret;
+	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = ynode_get(x->doc, pr->key), *v = ynode_get(x->doc, pr->value);
+		const char *key = ynode_scalar(k), *val = ynode_scalar(v);
+		int rc;
+
+		if (key && !strcmp(key, "repositories") && !r->repos.n) {
+			rc = patterns(x, v, key, access_pattern_ok, &r->repos);
+		} else if (key && !strcmp(key, "keeptags") && !r->keeptags.n) {
+			rc = patterns(x, v, key, tag_glob_ok, &r->keeptags);
+		} else if (key && !strcmp(key, "keepnewest") && !seen_keep++) {
+			char *end = NULL;
+			long n = val && *val >= '0' && *val <= '9' ? strtol(val, &end, 10) : -1;
+			rc = n < 1 || n > 1000000 || *end ?
+				fail(x, v, "retention: keepnewest: expected a number of tags, "
+				     "at least 1") : 0;
+			r->pub.keep_newest = n;
+		} else if (key && !strcmp(key, "olderthan") && !seen_old++) {
+			rc = positive_duration(x, v, key, &r->pub.older_than);
+		} else if (key && !strcmp(key, "untaggedolderthan") && !seen_untagged++) {
+			rc = positive_duration(x, v, key, &r->pub.untagged_older_than);
+		} else {
+			rc = fail(x, k, "retention: unknown or repeated key %s (repositories, "
+				  "keepnewest, keeptags, olderthan, untaggedolderthan)",
+				  key ? key : "");
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (!r->repos.n)
+		return fail(x, map, "retention: a rule needs repositories");
+	if (r->pub.keep_newest < 0 && r->pub.older_than < 0 &&
+	    r->pub.untagged_older_than < 0)
+		return fail(x, map, "retention: a rule that removes nothing (give "
+			    "keepnewest, olderthan or untaggedolderthan)");
+	return 0;
+}
+
+static int parse_retention(struct parse *x, yaml_node_t *n)
+{
+	yaml_node_pair_t *pr;
+	yaml_node_item_t *it;
+	int seen_rules = 0, seen_interval = 0;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(x, n, "retention: expected a mapping with rules (and interval)");
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = ynode_get(x->doc, pr->key), *v = ynode_get(x->doc, pr->value);
+		const char *key = ynode_scalar(k);
+
+		if (key && !strcmp(key, "interval") && !seen_interval++) {
+			if (positive_duration(x, v, key, &x->p->ret_interval) < 0)
+				return -1;
+		} else if (key && !strcmp(key, "rules") && !seen_rules++) {
+			if (v->type != YAML_SEQUENCE_NODE)
+				return fail(x, v, "retention: rules: expected a list of rules");
+			for (it = v->data.sequence.items.start;
+			     it < v->data.sequence.items.top; it++)
+				if (parse_retention_rule(x, ynode_get(x->doc, *it)) < 0)
+					return -1;
+		} else {
+			return fail(x, k, "retention: unknown or repeated key %s "
+				    "(rules, interval)", key ? key : "");
+		}
+	}
+	return 0;
+}
+
 int policy_parse(yaml_document_t *doc, yaml_node_t *n, const char *file,
 		 struct buf *warnings, struct policy **out, struct err *e)
 {
 	struct parse x = { doc, file, NULL, warnings, e };
 	yaml_node_pair_t *pr;
 	yaml_node_item_t *it;
-	int seen_imm = 0;
+	int seen_imm = 0, seen_ret = 0;
 
 	*out = NULL;
 	if (n->type != YAML_MAPPING_NODE)
@@ -176,9 +280,12 @@ int policy_parse(yaml_document_t *doc, yaml_node_t *n, const char *file,
 			     it < v->data.sequence.items.top; it++)
 				if (parse_immutable_rule(&x, ynode_get(doc, *it)) < 0)
 					goto bad;
+		} else if (key && !strcmp(key, "retention") && !seen_ret++) {
+			if (parse_retention(&x, v) < 0)
+				goto bad;
 		} else {
-			fail(&x, k, "unknown or repeated key %s (immutable, repository)",
-			     key ? key : "");
+			fail(&x, k, "unknown or repeated key %s (immutable, retention, "
+			     "repository)", key ? key : "");
 			goto bad;
 		}
 	}
@@ -201,6 +308,11 @@ void policy_free(struct policy *p)
 		free(p->imm[i].desc);
 	}
 	free(p->imm);
+	for (i = 0; i < p->nret; i++) {
+		strlist_free(&p->ret[i].repos);
+		strlist_free(&p->ret[i].keeptags);
+	}
+	free(p->ret);
 	free(p);
 }
 
@@ -230,4 +342,35 @@ const char *policy_immutable(const struct policy *p, const char *repo,
 size_t policy_immutable_count(const struct policy *p)
 {
 	return p ? p->nimm : 0;
+}
+
+const struct policy_retention *policy_retention(const struct policy *p,
+						const char *repo)
+{
+	size_t i;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < p->nret; i++)
+		if (any_match(&p->ret[i].repos, repo))
+			return &p->ret[i].pub;
+	return NULL;
+}
+
+int policy_retention_keeps(const struct policy *p,
+			   const struct policy_retention *r, const char *tag)
+{
+	const struct retention *full = &p->ret[r->num - 1];
+
+	return any_match(&full->keeptags, tag);
+}
+
+size_t policy_retention_count(const struct policy *p)
+{
+	return p ? p->nret : 0;
+}
+
+double policy_retention_interval(const struct policy *p)
+{
+	return p ? p->ret_interval : 0;
 }

@@ -178,6 +178,18 @@ int store_tag_set_new(const struct store *st, const char *name,
  * that readers see), then deleted. 1, 0 absent, -1. */
 int store_tag_remove(const struct store *st, const char *name, const char *tag,
 		     struct err *e);
+/* Removes the tag only if, once moved aside (where no writer reaches
+ * it), it still names d and was last written before `before`; else it is
+ * put back, unless a push has made the tag anew meanwhile. 1 removed, 0
+ * kept, -1 (the tag put back as it was). For retention, which must never
+ * remove a tag a push has just re-pointed. */
+int store_tag_remove_if(const struct store *st, const char *name,
+			const char *tag, const struct digest *d, time_t before,
+			struct err *e);
+/* When the tag was last pushed (its current link's mtime): 1, 0 no such
+ * tag, -1. */
+int store_tag_time(const struct store *st, const char *name, const char *tag,
+		   time_t *when, struct err *e);
 /* The repository's tags in strcmp order: 1, 0 when the repository does
  * not exist, -1. */
 int store_tags(const struct store *st, const char *name, struct strlist *out,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -28,13 +29,38 @@ int store_tags_dir(const struct store *st, const char *name, struct buf *out,
 	return store_path(st, out, e, "repositories/%s/_manifests/tags", name);
 }
 
-int store_tag_remove(const struct store *st, const char *name, const char *tag,
+/* What a conditional remove wants of the tag it moved aside: that it
+ * still names d and was last written before `before`. */
+static int still_old(const char *gone, const struct digest *d, time_t before,
 		     struct err *e)
+{
+	struct buf p = BUF_INIT;
+	struct digest cur;
+	struct timespec mt;
+	int r;
+
+	if (buf_addf(&p, "%s/current/link", gone) < 0) {
+		buf_free(&p);
+		return err_sys(e, "out of memory");
+	}
+	r = store_link_read(p.s, &cur, e);
+	if (r > 0)
+		r = digest_equal(&cur, d) ? fs_stat_file(p.s, NULL, &mt, e) : 0;
+	buf_free(&p);
+	if (r <= 0)
+		return r;
+	return mt.tv_sec < before;
+}
+
+/* Removes tags/<tag>; with d, only while it names d and is older than
+ * before (see store.h). */
+static int tag_remove(const struct store *st, const char *name, const char *tag,
+		      const struct digest *d, time_t before, struct err *e)
 {
 	struct buf dir = BUF_INIT, gone = BUF_INIT, parent = BUF_INIT;
 	struct err ie = ERR_INIT;
 	unsigned char rnd[8];
-	int r = -1;
+	int r = -1, ok;
 
 	if (store_tags_dir(st, name, &parent, e) < 0)
 		goto out;
@@ -57,6 +83,24 @@ int store_tag_remove(const struct store *st, const char *name, const char *tag,
 			err_sys(e, "rename %s", dir.s);
 		goto out;
 	}
+	/* Moved aside, the tag is out of every writer's way: what it holds
+	 * now is final. One that a push re-pointed or re-wrote just before
+	 * goes back; if a push made a new tag meanwhile, that one stands. */
+	if (d && (ok = still_old(gone.s, d, before, e)) <= 0) {
+		if (ok == 0 && rename(gone.s, dir.s) < 0 &&
+		    errno != EEXIST && errno != ENOTEMPTY) {
+			err_sys(e, "rename %s back to %s", gone.s, dir.s);
+			goto out;
+		}
+		if (ok < 0) {
+			/* Unreadable: put back as it was, and say so. */
+			rename(gone.s, dir.s);
+			goto out;
+		}
+		fs_remove_tree(gone.s, &ie);
+		r = 0;
+		goto out;
+	}
 	if (fs_fsync_dir(parent.s, e) < 0)
 		goto out;
 	/* The tag is gone once renamed; what is left is only space, and
@@ -67,6 +111,35 @@ out:
 	buf_free(&dir);
 	buf_free(&gone);
 	buf_free(&parent);
+	return r;
+}
+
+int store_tag_remove(const struct store *st, const char *name, const char *tag,
+		     struct err *e)
+{
+	return tag_remove(st, name, tag, NULL, 0, e);
+}
+
+int store_tag_remove_if(const struct store *st, const char *name,
+			const char *tag, const struct digest *d, time_t before,
+			struct err *e)
+{
+	return tag_remove(st, name, tag, d, before, e);
+}
+
+int store_tag_time(const struct store *st, const char *name, const char *tag,
+		   time_t *when, struct err *e)
+{
+	struct buf p = BUF_INIT;
+	struct timespec mt;
+	int r = -1;
+
+	if (store_path(st, &p, e, "repositories/%s/_manifests/tags/%s/current/link",
+		       name, tag) == 0)
+		r = fs_stat_file(p.s, NULL, &mt, e);
+	if (r > 0)
+		*when = mt.tv_sec;
+	buf_free(&p);
 	return r;
 }
 

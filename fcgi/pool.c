@@ -54,6 +54,7 @@
 #include "log.h"
 #include "../core/gc.h"
 #include "../core/metrics.h"
+#include "../core/policy.h"
 #include "../core/banned.h"
 
 extern char **environ;
@@ -289,6 +290,9 @@ static void on_hup(int sig)
 
 static int purge_due(struct app *a);
 static void purge_work(struct app *a);
+static int retention_due(struct app *a);
+static void retention_work(struct app *a);
+static void detach(struct app *a, void (*work)(struct app *));
 
 /* This process's metrics slot (metrics.h); without one it counts
  * nothing and says so once. */
@@ -416,20 +420,30 @@ int pool_serve(struct app *a)
 		FCGX_Finish_r(&fr);
 		/* Without a supervisor (mod_fcgid), requests drive the purge;
 		 * the grandchild is reparented, so nothing waits for it. */
-		if (!a->supervised && purge_due(a)) {
-			pid_t c = fork();
-			if (c == 0) {
-				if (fork() == 0)
-					purge_work(a);
-				_exit(0);
-			}
-			if (c > 0)
-				waitpid(c, NULL, 0);
-		}
+		if (!a->supervised && purge_due(a))
+			detach(a, purge_work);
+		if (!a->supervised && retention_due(a))
+			detach(a, retention_work);
 	}
 }
 
-/* --- the upload purge ------------------------------------------------ */
+/* --- the upload purge and retention --------------------------------- */
+
+/* Runs work in a grandchild: reparented, nothing waits for it. */
+static void detach(struct app *a, void (*work)(struct app *))
+{
+	pid_t c = fork();
+
+	if (c == 0) {
+		if (fork() == 0) {
+			work(a);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	if (c > 0)
+		waitpid(c, NULL, 0);
+}
 
 static void log_purge(void *ctx, const char *line)
 {
@@ -475,6 +489,54 @@ static void purge_work(struct app *a)
 		log_line("purge: failed: %s %s", e.msg, e.detail);
 	else if (!o.dry_run)
 		metrics_gc(1, s.blobs, s.manifests, s.uploads, s.bytes);
+	metrics_close();
+}
+
+static void log_retention(void *ctx, const char *line)
+{
+	log_line("retention: %s%s", (const char *)ctx, line);
+}
+
+/* 1 when policy.retention.interval says a run is due (a stamp in the
+ * store, shared by every host's pool, as the purge's). */
+static int retention_due(struct app *a)
+{
+	static time_t looked;
+	double interval = policy_retention_interval(a->cfg->policy);
+	struct err e = ERR_INIT;
+	time_t now = time(NULL);
+	int r;
+
+	if (interval <= 0 || a->cfg->readonly || now == looked)
+		return 0;
+	looked = now;
+	r = gc_retention_due(&a->st, interval, &e);
+	if (r < 0)
+		log_line("retention: cannot read the retention stamp: %s", e.detail);
+	return r > 0;
+}
+
+/* `berth gc --retention`, on the interval: the rules' tags and untagged
+ * manifests, then the blobs nothing uses any more. */
+static void retention_work(struct app *a)
+{
+	struct gc_opts o = { 0 };
+	struct gc_stats s;
+	struct err e = ERR_INIT;
+
+	o.collect = 1;
+	o.retention = a->cfg->policy;
+	o.grace = a->cfg->gc_grace;
+	o.say = log_retention;
+	o.ctx = "removed ";
+	count_open(a, "retention");
+	if (gc_run(&a->st, &o, &s, &e) < 0) {
+		log_line("retention: stopped: %s %s", e.msg, e.detail);
+	} else {
+		log_line("retention: removed %ld tags, %ld manifests, %ld blobs "
+			 "(%lld bytes)", s.tags, s.manifests, s.blobs, s.bytes);
+		metrics_gc(1, s.blobs, s.manifests, s.uploads, s.bytes);
+	}
 	metrics_close();
 }
 
@@ -525,15 +587,15 @@ static pid_t spawn(struct app *a)
 	return pid;
 }
 
-static pid_t purge(struct app *a)
+static pid_t maintain(struct app *a, const char *name, void (*work)(struct app *))
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		child_setup(SIGTERM);
 		/* ps and pgrep tell it from a worker. */
-		prctl(PR_SET_NAME, "berth-purge");
-		purge_work(a);
+		prctl(PR_SET_NAME, name);
+		work(a);
 		_exit(0);
 	}
 	return pid;
@@ -584,7 +646,7 @@ int pool_supervise(struct app *a, const struct pool_opts *o)
 	sigset_t none;
 	long i, alive;
 	double next_purge;
-	pid_t purger = 0;
+	pid_t purger = 0, retainer = 0;
 
 	if (!kids || !born || pool_prepare_next(o->argv) < 0) {
 		log_line("error: out of memory");
@@ -624,7 +686,9 @@ int pool_supervise(struct app *a, const struct pool_opts *o)
 		}
 		if (now_s() >= next_purge) {
 			if (purger <= 0 && purge_due(a))
-				purger = purge(a);
+				purger = maintain(a, "berth-purge", purge_work);
+			if (retainer <= 0 && retention_due(a))
+				retainer = maintain(a, "berth-retain", retention_work);
 			next_purge = now_s() + 1;
 		}
 		pid = waitpid(-1, &st, WNOHANG);
@@ -632,8 +696,11 @@ int pool_supervise(struct app *a, const struct pool_opts *o)
 			sleep(1); /* interrupted at once by SIGCHLD/SIGTERM */
 			continue;
 		}
-		if (pid == purger) {
-			purger = 0;
+		if (pid == purger || pid == retainer) {
+			if (pid == purger)
+				purger = 0;
+			else
+				retainer = 0;
 			continue;
 		}
 		for (i = 0; i < n; i++) {

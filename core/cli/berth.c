@@ -18,6 +18,7 @@
 #include "../config.h"
 #include "../fsck.h"
 #include "../gc.h"
+#include "../policy.h"
 #include "../health.h"
 #include "../metrics.h"
 #include "../refs.h"
@@ -29,7 +30,7 @@ extern char **environ;
 static const char usage_text[] =
 	"usage: berth [-c config.yml] COMMAND [options]\n"
 	"\n"
-	"  gc [--dry-run] [--delete-untagged]\n"
+	"  gc [--dry-run] [--delete-untagged] [--retention]\n"
 	"                   remove blobs no manifest references (and, with\n"
 	"                   --delete-untagged, manifests no tag references), old\n"
 	"                   upload sessions and crash leftovers; safe while the\n"
@@ -134,8 +135,15 @@ static int wants_help(int argc, char **argv)
 	return 0;
 }
 
+static const char *tagcount(long n, char *out, size_t len)
+{
+	snprintf(out, len, "%ld tags, ", n);
+	return out;
+}
+
 static int cmd_gc(const char *cfgpath, int argc, char **argv)
 {
+	char cnt[32];
 	struct gc_opts o = { 0 };
 	struct buf mdir = BUF_INIT;
 	struct err me = ERR_INIT;
@@ -143,10 +151,10 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 	struct config cfg;
 	struct store st;
 	struct err e = ERR_INIT;
-	int i, rc;
+	int i, rc, retention = 0;
 
 	if (wants_help(argc, argv)) {
-		printf("usage: berth gc [--dry-run] [--delete-untagged]\n"
+		printf("usage: berth gc [--dry-run] [--delete-untagged] [--retention]\n"
 		       "Removes blobs that no manifest references, layer links to\n"
 		       "removed blobs, upload sessions older than\n"
 		       "storage.maintenance.uploadpurging.age, and files left by\n"
@@ -154,6 +162,10 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 		       "references (keeping children of kept indexes and referrers of\n"
 		       "kept manifests). Nothing modified within storage.gc.graceperiod\n"
 		       "(default 1h) is removed, so it is safe while pushes run.\n"
+		       "--retention first applies policy.retention's rules: each tag\n"
+		       "they remove is printed with its digest, push time and reason,\n"
+		       "and untagged manifests older than a rule's untaggedolderthan go.\n"
+		       "Immutable tags and keeptags are never removed.\n"
 		       "--dry-run changes nothing and lists what would go.\n");
 		return 0;
 	}
@@ -162,6 +174,8 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 			o.dry_run = 1;
 		else if (!strcmp(argv[i], "--delete-untagged") || !strcmp(argv[i], "-m"))
 			o.delete_untagged = 1;
+		else if (!strcmp(argv[i], "--retention"))
+			retention = 1;
 		else {
 			fprintf(stderr, "berth gc: unknown option %s\n", argv[i]);
 			return 2;
@@ -169,6 +183,14 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 	}
 	if (load(cfgpath, &cfg, &st) < 0)
 		return 1;
+	if (retention && !policy_retention_count(cfg.policy)) {
+		fprintf(stderr, "berth gc: --retention: the config has no "
+			"policy.retention rules\n");
+		store_close(&st);
+		config_free(&cfg);
+		return 2;
+	}
+	o.retention = retention ? cfg.policy : NULL;
 	o.collect = 1;
 	o.purge_uploads = 1;
 	o.grace = cfg.gc_grace;
@@ -189,9 +211,10 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 		fprintf(stderr, "berth gc: stopped: %s%s%s\n", e.msg,
 			e.detail[0] ? ": " : "", e.detail);
 	else
-		printf("%s %ld blobs (%lld bytes reclaimed%s), %ld manifests, %ld layer links, "
+		printf("%s %s%ld blobs (%lld bytes reclaimed%s), %ld manifests, %ld layer links, "
 		       "%ld upload sessions, %ld leftovers\n",
 		       o.dry_run ? "gc (dry run): would remove" : "gc: removed",
+		       retention ? tagcount(s.tags, cnt, sizeof(cnt)) : "",
 		       s.blobs, s.bytes, o.dry_run ? " if run" : "", s.manifests,
 		       s.links, s.uploads, s.temps);
 	store_close(&st);

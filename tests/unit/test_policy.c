@@ -1,10 +1,14 @@
 /* The policy section: its form and errors, and immutable tags as
  * manifest_push() and manifest_delete() enforce them. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "t.h"
 #include "../../core/config.h"
+#include "../../core/gc.h"
 #include "../../core/manifest.h"
 #include "../../core/policy.h"
 
@@ -235,8 +239,178 @@ static void test_policy_immutable(void)
 	buf_free(&w);
 }
 
+
+/* ---- retention ---- */
+
+/* Sets when tag was pushed (its current link's mtime), age seconds ago. */
+static void pushed_ago(const char *root, const char *repo, const char *tag,
+		       long age)
+{
+	char p[512];
+	struct timespec ts[2];
+
+	snprintf(p, sizeof(p), "%s/docker/registry/v2/repositories/%s/_manifests/"
+		 "tags/%s/current/link", root, repo, tag);
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - age;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+}
+
+static void revision_ago(const char *root, const char *repo,
+			 const struct digest *d, long age)
+{
+	char p[512];
+	struct timespec ts[2];
+
+	snprintf(p, sizeof(p), "%s/docker/registry/v2/repositories/%s/_manifests/"
+		 "revisions/sha256/%s/link", root, repo, d->hex);
+	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - age;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+}
+
+static void collect_line(void *ctx, const char *line)
+{
+	buf_addf(ctx, "%s\n", line);
+}
+
+static const char retconf[] =
+	"version: 0.1\n"
+	"policy:\n"
+	"  immutable:\n"
+	"    - repositories: \"ci/**\"\n"
+	"      tags: \"v*\"\n"
+	"  retention:\n"
+	"    interval: 24h\n"
+	"    rules:\n"
+	"      - repositories: \"ci/**\"\n"
+	"        keepnewest: 3\n"
+	"        keeptags: [latest]\n"
+	"        untaggedolderthan: 48h\n"
+	"      - repositories: old/**\n"
+	"        olderthan: 240h\n";
+
+static void test_policy_retention(void)
+{
+	struct config c;
+	struct buf w = BUF_INIT, said = BUF_INIT;
+	struct err e = ERR_INIT;
+	struct store st;
+	struct gc_opts o = { 0 };
+	struct gc_stats s;
+	struct digest d[8], dv, dl, dk;
+	const char *root = t_tmpdir();
+	struct strlist tags = STRLIST_INIT;
+	char conf_s[16];
+	int i;
+
+	CHECK(load(retconf, &c, &w, &e) == 0);
+	CHECK(policy_retention_count(c.policy) == 2);
+	CHECK(policy_retention_interval(c.policy) == 86400);
+	CHECK(policy_retention(c.policy, "ci/app")->keep_newest == 3);
+	CHECK(policy_retention(c.policy, "old/x")->older_than == 240 * 3600);
+	CHECK(!policy_retention(c.policy, "other"));
+	CHECK(store_open(&st, root, &e) == 0);
+
+	/* Six builds, an hour apart and all older than the grace period; a
+	 * release (immutable) and latest (keeptags), both old. */
+	for (i = 0; i < 6; i++) {
+		char tag[16];
+		snprintf(conf_s, sizeof(conf_s), "build %d", i);
+		snprintf(tag, sizeof(tag), "b%d", i);
+		CHECK(push(&st, c.policy, "ci/app", tag, conf_s, NULL, 0, &d[i], &e) == 0);
+		pushed_ago(root, "ci/app", tag, 7200 + 3600L * (6 - i));
+		revision_ago(root, "ci/app", &d[i], 7200 + 3600L * (6 - i));
+	}
+	CHECK(push(&st, c.policy, "ci/app", "v1", "release", NULL, 0, &dv, &e) == 0);
+	pushed_ago(root, "ci/app", "v1", 99999);
+	revision_ago(root, "ci/app", &dv, 99999);
+	CHECK(push(&st, c.policy, "ci/app", "latest", "head", NULL, 0, &dl, &e) == 0);
+	pushed_ago(root, "ci/app", "latest", 99999);
+	revision_ago(root, "ci/app", &dl, 99999);
+	/* A build pushed a moment ago: within the grace period. */
+	CHECK(push(&st, c.policy, "ci/app", "b9", "fresh", NULL, 0, &dk, &e) == 0);
+
+	o.collect = 1;
+	o.grace = 3600;
+	o.retention = c.policy;
+	o.say = collect_line;
+	o.ctx = &said;
+	o.dry_run = 1;
+	CHECK(gc_run(&st, &o, &s, &e) == 0);
+	/* Newest three of the builds: b9 (fresh), b5, b4; b3..b0 go. */
+	CHECK(s.tags == 4);
+	CHECK(said.s && strstr(said.s, "tag ci/app:b3 ") &&
+	      strstr(said.s, ": beyond the newest 3 (policy.retention rule 1)"));
+	CHECK(said.s && !strstr(said.s, "ci/app:b4 ") && !strstr(said.s, "ci/app:v1 ") &&
+	      !strstr(said.s, "ci/app:latest "));
+	/* Their manifests are old enough (untaggedolderthan 48h)? No: hours
+	 * old, so they stay untagged. */
+	CHECK(s.manifests == 0);
+	CHECK(store_tags(&st, "ci/app", &tags, &e) == 1 && tags.n == 9);
+	strlist_free(&tags);
+
+	o.dry_run = 0;
+	buf_reset(&said);
+	CHECK(gc_run(&st, &o, &s, &e) == 0 && s.tags == 4);
+	CHECK(store_tags(&st, "ci/app", &tags, &e) == 1 && tags.n == 5);
+	CHECK(!strcmp(tags.items[0], "b4") && !strcmp(tags.items[1], "b5") &&
+	      !strcmp(tags.items[2], "b9") && !strcmp(tags.items[3], "latest") &&
+	      !strcmp(tags.items[4], "v1"));
+	strlist_free(&tags);
+	/* A second run finds nothing more to do. */
+	CHECK(gc_run(&st, &o, &s, &e) == 0 && s.tags == 0);
+
+	/* Untagged manifests past untaggedolderthan go, with their blobs. */
+	revision_ago(root, "ci/app", &d[0], 3 * 86400);
+	CHECK(gc_run(&st, &o, &s, &e) == 0 && s.manifests == 1);
+	CHECK(store_link_exists(&st, "ci/app", STORE_REVISION, &d[0], &e) == 0);
+	CHECK(store_link_exists(&st, "ci/app", STORE_REVISION, &d[1], &e) == 1);
+
+	/* A tag re-pointed after it was ranked stays (store_tag_remove_if). */
+	CHECK(store_tag_remove_if(&st, "ci/app", "b4", &d[0], time(NULL), &e) == 0);
+	CHECK(names(&st, "ci/app", "b4", &d[4]));
+	CHECK(store_tag_remove_if(&st, "ci/app", "b4", &d[4], time(NULL) - 86400, &e) == 0);
+	CHECK(names(&st, "ci/app", "b4", &d[4]));
+	CHECK(store_tag_remove_if(&st, "ci/app", "b4", &d[4], time(NULL) + 1, &e) == 1);
+	CHECK(store_tag_get(&st, "ci/app", "b4", &dv, &e) == 0);
+
+	/* olderthan alone: only tags older than 240h go. */
+	CHECK(push(&st, c.policy, "old/x", "a", "x1", NULL, 0, NULL, &e) == 0);
+	CHECK(push(&st, c.policy, "old/x", "b", "x2", NULL, 0, NULL, &e) == 0);
+	pushed_ago(root, "old/x", "a", 241 * 3600);
+	pushed_ago(root, "old/x", "b", 239 * 3600);
+	buf_reset(&said);
+	CHECK(gc_run(&st, &o, &s, &e) == 0 && s.tags == 1);
+	CHECK(said.s && strstr(said.s, "tag old/x:a ") &&
+	      strstr(said.s, "older than 240h (policy.retention rule 2)"));
+	/* Without the retention option, gc leaves tags alone. */
+	o.retention = NULL;
+	pushed_ago(root, "old/x", "b", 999 * 3600);
+	CHECK(gc_run(&st, &o, &s, &e) == 0 && s.tags == 0);
+	CHECK(store_tag_get(&st, "old/x", "b", &dv, &e) == 1);
+	config_free(&c);
+
+	/* Mistakes in the section. */
+	CHECK(fails("policy:\n  retention:\n    rules:\n      - repositories: a\n", ":4:",
+		    "a rule that removes nothing"));
+	CHECK(fails("policy:\n  retention:\n    rules:\n      - repositories: a\n"
+		    "        keepnewest: 0\n", ":5:", "at least 1"));
+	CHECK(fails("policy:\n  retention:\n    rules:\n      - repositories: a\n"
+		    "        olderthan: soon\n", ":5:", "expected a duration"));
+	CHECK(fails("policy:\n  retention:\n    rules:\n      - keepnewest: 2\n", ":4:",
+		    "needs repositories"));
+	CHECK(fails("policy:\n  retention:\n    every: 1h\n", ":3:", "unknown or repeated key every"));
+	CHECK(fails("policy:\n  retention:\n    interval: -1h\n", ":3:", "expected a duration"));
+	CHECK(fails("policy:\n  retention:\n    rules:\n      - repositories: a\n"
+		    "        keepnewest: 2\n        keep: 3\n", ":6:", "unknown or repeated key keep"));
+	buf_free(&w);
+	buf_free(&said);
+}
+
 void test_policy(void)
 {
 	test_policy_parse();
 	test_policy_immutable();
+	test_policy_retention();
 }
