@@ -3,6 +3,9 @@
 # is pushed, re-pushed identically (a retry), refused when it would move
 # or go, by skopeo and by hand; a mutable tag beside it moves as always;
 # one PUT by digest applies several tags and answers them in OCI-Tag.
+# Retention: 20 build tags, berth gc --retention --dry-run then for real,
+# exactly the tags outside the rules go and every kept image pulls the
+# same; the supervisor of a second host applies it on its interval.
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/images.sh"
 set -u
@@ -12,6 +15,14 @@ policy:
   immutable:
     - repositories: "prod/**"
       tags: ["v*", "release-*"]
+  retention:
+    rules:
+      - repositories: "ci/**"
+        keepnewest: 5
+        keeptags: [latest, "release-*"]
+        untaggedolderthan: 48h
+      - repositories: "prod/**"
+        keepnewest: 1
 YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
 make_images >"$OUT/images.log" 2>&1 || { not_ok "test images build"; cat "$OUT/images.log"; exit 1; }
@@ -92,3 +103,93 @@ check "skopeo pulls prod/app:v2" sk copy "${FROM[@]}" "docker://$H/prod/app:v2" 
 eq "...with the pushed digest" "$(raw_sha "oci:$OUT/back:v2")" "$(raw_sha "oci:$IMG:arm")"
 check "berth fsck finds the store clean" bash -c "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY='$DATA' \
 	'${BERTH_CLI:-$TOP/build/berth}' -c '$OUT/cfg.yml' fsck >'$OUT/fsck.log' 2>&1"
+
+# ---- retention ----
+CLI=${BERTH_CLI:-$TOP/build/berth}
+berth() { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$DATA "$CLI" -c "$OUT/cfg.yml" "$@"; }
+R=$DATA/docker/registry/v2/repositories
+declare -A DIG
+for i in $(seq -w 1 20); do
+	printf '{"build":"%s"}' "$i" > "$OUT/bcfg"
+	dc=$(push_blob ci/app "$OUT/bcfg")
+	printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[]}' \
+		"$OCI" "$dc" "$(stat -c %s "$OUT/bcfg")" > "$OUT/bm-$i"
+	api PUT "/v2/ci/app/manifests/build-$i" -H "Content-Type: $OCI" --data-binary "@$OUT/bm-$i"
+	[ "$STATUS" = 201 ] || not_ok "push of build-$i ($STATUS $BODY)"
+	DIG[build-$i]=sha256:$(sha "$OUT/bm-$i")
+	# Pushed 21-i days ago, as a CI run a day would have; the manifest too.
+	touch -d "-$((21 - 10#$i)) days" "$R/ci/app/_manifests/tags/build-$i/current/link" \
+		"$R/ci/app/_manifests/revisions/sha256/${DIG[build-$i]#sha256:}/link"
+done
+api PUT "/v2/ci/app/manifests/latest" -H "Content-Type: $OCI" --data-binary "@$OUT/bm-20"
+api PUT "/v2/ci/app/manifests/release-1" -H "Content-Type: $OCI" --data-binary "@$OUT/bm-03"
+touch -d "-30 days" "$R/ci/app/_manifests/tags/latest/current/link" "$R/ci/app/_manifests/tags/release-1/current/link"
+DIG[latest]=${DIG[build-20]}; DIG[release-1]=${DIG[build-03]}
+api GET /v2/ci/app/tags/list
+eq "22 tags pushed" "$(printf '%s' "$BODY" | jq '.tags | length')" 22
+
+berth gc --retention --dry-run > "$OUT/ret-dry.out" 2>&1
+eq "berth gc --retention --dry-run succeeds" "$?" 0
+eq "...lists exactly the 15 builds outside the newest 5" \
+	"$(grep -o 'would remove tag ci/app:[^ ]*' "$OUT/ret-dry.out" | sed 's/.*://' | sort | tr '\n' ' ')" \
+	"build-01 build-02 build-03 build-04 build-05 build-06 build-07 build-08 build-09 build-10 build-11 build-12 build-13 build-14 build-15 "
+check "...each with its digest, push time and reason" \
+	grep -q "would remove tag ci/app:build-01 ${DIG[build-01]} pushed 20[0-9-]*T[0-9:]*Z: beyond the newest 5 (policy.retention rule 1)" "$OUT/ret-dry.out"
+check "...and the manifests that would then be untagged for 48h" \
+	grep -q "would remove manifest ci/app@${DIG[build-01]}" "$OUT/ret-dry.out"
+check "...but not build-03's, which release-1 still names" \
+	bash -c "! grep -q 'manifest ci/app@${DIG[build-03]}' '$OUT/ret-dry.out'"
+check "...nor prod's immutable tags (the prod rule keeps the newest 1 of the rest)" \
+	bash -c "! grep -qE 'tag prod/app:(v1|v2|release-1) ' '$OUT/ret-dry.out'"
+check "...the summary counts the tags" grep -q "gc (dry run): would remove 1[5-9] tags, " "$OUT/ret-dry.out"
+api GET /v2/ci/app/tags/list
+eq "the dry run changed nothing" "$(printf '%s' "$BODY" | jq '.tags | length')" 22
+
+berth gc --retention > "$OUT/ret.out" 2>&1
+eq "berth gc --retention succeeds" "$?" 0
+api GET /v2/ci/app/tags/list
+eq "exactly the tags the rules keep are left" "$BODY" \
+	'{"name":"ci/app","tags":["build-16","build-17","build-18","build-19","build-20","latest","release-1"]}'
+ok_pull=1
+for t in build-16 build-17 build-18 build-19 build-20 latest release-1; do
+	api GET "/v2/ci/app/manifests/$t" -H "Accept: $OCI"
+	[ "$STATUS" = 200 ] && [ "$(hdr Docker-Content-Digest)" = "${DIG[$t]}" ] || ok_pull=0
+	cd_=$(jq -r .config.digest "$OUT/last-body")
+	api GET "/v2/ci/app/blobs/$cd_"
+	[ "$STATUS" = 200 ] || ok_pull=0
+done
+eq "every kept tag pulls with its pushed digest, config and all" "$ok_pull" 1
+api GET "/v2/ci/app/manifests/${DIG[build-01]}" -H "Accept: $OCI"
+expect "an untagged old build is gone by digest too" 404 MANIFEST_UNKNOWN
+api GET "/v2/ci/app/manifests/${DIG[build-03]}" -H "Accept: $OCI"
+expect "build-03's manifest stays: release-1 names it" 200
+api GET /v2/prod/app/tags/list
+check "prod keeps its immutable tags" bash -c "printf '%s' '$BODY' | jq -e '.tags | index(\"v1\") and index(\"v2\") and index(\"release-1\")' >/dev/null"
+rm -rf "$OUT/back3"
+check "skopeo pulls ci/app:release-1 after retention" sk copy "${FROM[@]}" "docker://$H/ci/app:release-1" "oci:$OUT/back3:r"
+check "berth fsck is clean after retention" berth fsck
+berth gc --retention > "$OUT/ret2.out" 2>&1
+check "a second run removes no tag" grep -q "gc: removed 0 tags, " "$OUT/ret2.out"
+
+# A second host's supervisor applies the rules on policy.retention.interval.
+touch -d "-41 days" "$R/ci/app/_manifests/tags/build-16/current/link"
+touch -d "-40 days" "$R/ci/app/_manifests/tags/build-17/current/link"
+printf '{"build":"21"}' > "$OUT/bcfg"
+dc=$(push_blob ci/app "$OUT/bcfg")
+printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[]}' \
+	"$OCI" "$dc" "$(stat -c %s "$OUT/bcfg")" > "$OUT/bm-21"
+api PUT "/v2/ci/app/manifests/build-21" -H "Content-Type: $OCI" --data-binary "@$OUT/bm-21"
+touch -d "-2 hours" "$R/ci/app/_manifests/tags/build-21/current/link"
+sed 's/^  retention:$/  retention:\n    interval: 1h/' "$OUT/cfg.yml" | sed "s|stack-$P/htpasswd|stack-$((P + 2))/htpasswd|" > "$OUT/cfg-b.yml"
+STACK_DATA=$DATA start_stack $((P + 2)) "$OUT/cfg-b.yml" || not_ok "host B starts"
+for _ in $(seq 1 100); do grep -q 'retention: removed [0-9]* tags' "$S/log/berth.log" 2>/dev/null && break; sleep 0.1; done
+check "host B's supervisor ran retention at start (no run recorded yet)" \
+	grep -q 'retention: removed 1 tags' "$S/log/berth.log"
+check "...removing build-16, the sixth newest now that build-21 came" \
+	grep -q 'retention: removed tag ci/app:build-16 .*: beyond the newest 5' "$S/log/berth.log"
+api GET /v2/ci/app/tags/list
+eq "...leaving the newest five builds" "$BODY" \
+	'{"name":"ci/app","tags":["build-17","build-18","build-19","build-20","build-21","latest","release-1"]}'
+check "...and the next run is an hour away (a stamp in the store, for every host)" \
+	test -f "$DATA/docker/registry/v2/_berth/retention.stamp"
+
