@@ -105,6 +105,12 @@ static const struct key keys[] = {
 	{ "berth.workers", K_INT, 1, NULL },
 	{ "berth.rundirectory", K_STR, 1, NULL },
 	{ "berth.trustremoteuser", K_BOOL, 1, NULL },
+	{ "berth.events", K_MAP, 1, NULL },
+	{ "berth.events.enabled", K_BOOL, 1, NULL },
+	{ "berth.events.directory", K_STR, 1, NULL },
+	{ "berth.events.pulls", K_BOOL, 1, NULL },
+	{ "berth.events.maxsize", K_INT, 1, NULL },
+	{ "berth.events.keep", K_INT, 1, NULL },
 	{ "access", K_ACCESS, 1, NULL },
 };
 
@@ -228,6 +234,10 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 			c->purge_dryrun = b;
 		else if (!strcmp(k->path, "berth.trustremoteuser"))
 			c->trust_remote_user = b;
+		else if (!strcmp(k->path, "berth.events.enabled"))
+			c->events_enabled = b;
+		else if (!strcmp(k->path, "berth.events.pulls"))
+			c->events_pulls = b;
 		return 0;
 	case K_INT:
 		if (parse_int(v, &n) < 0)
@@ -243,6 +253,17 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 				return fail(x, line, "%s: must be 1 to 1024",
 					    k->path);
 			c->workers = n;
+		}
+		if (!strcmp(k->path, "berth.events.maxsize")) {
+			if (n < 4096 || n > (1L << 40))
+				return fail(x, line, "%s: must be 4096 bytes to 1 TiB",
+					    k->path);
+			c->events_maxsize = n;
+		}
+		if (!strcmp(k->path, "berth.events.keep")) {
+			if (n < 0 || n > 10000)
+				return fail(x, line, "%s: must be 0 to 10000", k->path);
+			c->events_keep = n;
 		}
 		return 0;
 	case K_DURATION:
@@ -297,7 +318,8 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 			return set_str(&c->rootdirectory, v) < 0 ?
 				err_sys(x->e, "out of memory") : 0;
 		}
-		if (!strcmp(k->path, "berth.rundirectory") && v[0] != '/')
+		if ((!strcmp(k->path, "berth.rundirectory") ||
+		     !strcmp(k->path, "berth.events.directory")) && v[0] != '/')
 			return fail(x, line, "%s: '%s' is not an absolute path", k->path, v);
 		if (!strcmp(k->path, "berth.internalprefix")) {
 			if (v[0] != '/' || v[strlen(v) - 1] != '/')
@@ -314,7 +336,9 @@ static int apply(struct ctx *x, const struct key *k, const char *v, size_t line)
 				     !strcmp(k->path, "berth.logfile") ?
 					     &c->logfile :
 				     !strcmp(k->path, "berth.rundirectory") ?
-					     &c->rundirectory : NULL;
+					     &c->rundirectory :
+				     !strcmp(k->path, "berth.events.directory") ?
+					     &c->events_dir : NULL;
 			if (dst && set_str(dst, v) < 0)
 				return err_sys(x->e, "out of memory");
 		}
@@ -585,7 +609,11 @@ int config_load(const char *path, char *const *env, struct config *c,
 	c->purge_enabled = 1;
 	c->purge_age = 168 * 3600;
 	c->purge_interval = 24 * 3600;
+	c->events_enabled = 1;
+	c->events_maxsize = 64L << 20;
+	c->events_keep = 8;
 	if (set_str(&c->rootdirectory, "/var/lib/registry") < 0 ||
+	    set_str(&c->events_dir, "") < 0 ||
 	    set_str(&c->internal_prefix, "/_berth/") < 0 ||
 	    set_str(&c->logfile, "") < 0 ||
 	    set_str(&c->rundirectory, "/run/berth") < 0) {
@@ -629,6 +657,7 @@ void config_free(struct config *c)
 	free(c->internal_prefix);
 	free(c->logfile);
 	free(c->rundirectory);
+	free(c->events_dir);
 	access_free(c->access);
 	policy_free(c->policy);
 	memset(c, 0, sizeof(*c));
@@ -672,6 +701,10 @@ int config_dump(const struct config *c, struct buf *out)
 	r |= buf_addf(out, "berth.rundirectory: %s\n", c->rundirectory);
 	r |= buf_addf(out, "berth.trustremoteuser: %s\n",
 		      c->trust_remote_user ? "true" : "false");
+	r |= buf_addf(out, "berth.events: enabled=%s directory=%s pulls=%s maxsize=%ld keep=%ld\n",
+		      c->events_enabled ? "true" : "false",
+		      c->events_dir[0] ? c->events_dir : "(in the store)",
+		      c->events_pulls ? "true" : "false", c->events_maxsize, c->events_keep);
 	if (c->access) {
 		size_t nr, ng;
 		access_counts(c->access, &nr, &ng);

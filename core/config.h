@@ -59,6 +59,11 @@ struct config {
 	int purge_dryrun;           /* ...uploadpurging.dryrun */
 	struct access *access;      /* access (access.h); NULL: none */
 	struct policy *policy;      /* policy (policy.h); NULL: none */
+	int events_enabled;         /* berth.events.enabled (events.h) */
+	char *events_dir;           /* berth.events.directory; "": in the store */
+	int events_pulls;           /* berth.events.pulls: manifest GETs too */
+	long events_maxsize;        /* berth.events.maxsize: rotate at, bytes */
+	long events_keep;           /* berth.events.keep: rotated files kept */
 };
 
 enum { CONFIG_LOG_ERROR, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "events.h"
 #include "fsutil.h"
 #include "policy.h"
 #include "referrers.h"
@@ -133,6 +134,20 @@ static void say(struct run *g, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vsay(g->o->say, g->o->ctx, fmt, ap);
 	va_end(ap);
+}
+
+/* The event of a removal; one that cannot be written is said, and the
+ * run goes on: what it records has happened already. */
+static void removed(struct run *g, const char *repo, const struct digest *d,
+		    long long size)
+{
+	struct events_target t = { NULL, d, size, repo, NULL };
+	struct err ee = ERR_INIT;
+
+	if (g->o->dry_run || !g->o->events)
+		return;
+	if (events_emit(g->o->events, "delete", &t, NULL, g->o->actor, &ee) < 0)
+		say(g, "(event not recorded: %s %s)", ee.msg, ee.detail);
 }
 
 static int mark_digest(struct run *g, const struct digest *d)
@@ -312,6 +327,8 @@ static int retention(struct run *g)
 	ro.ctx = g->o->ctx;
 	ro.removed = retention_removed;
 	ro.removed_ctx = g;
+	ro.events = g->o->events;
+	ro.actor = g->o->actor;
 	r = store_each_repo(g->st, collect_repo, &repos, g->e);
 	if (r == 0)
 		r = retention_tags(g->st, &ro, &repos, &g->stats->tags, g->e);
@@ -341,6 +358,7 @@ static int sweep_revision(void *ctx, const struct digest *d)
 					      g->age, g->now, g->o->dry_run, g->e);
 	if (r > 0) {
 		say(g, "manifest %s", key.s);
+		removed(g, g->repo, d, -1);
 		g->stats->manifests++;
 		g->removed = 1;
 		r = g->o->dry_run ? 0 : referrers_remove_of(g->st, g->repo, d, g->e);
@@ -388,6 +406,7 @@ static int sweep_blob(void *ctx, const struct digest *d, const char *stray)
 	r = store_blob_remove_idle(g->st, d, g->o->grace, g->now, g->o->dry_run, g->e);
 	if (r > 0) {
 		say(g, "blob %s %lld bytes", ds, (long long)size);
+		removed(g, NULL, d, (long long)size);
 		g->stats->blobs++;
 		g->stats->bytes += (long long)size;
 	}

@@ -50,6 +50,10 @@ struct gc_opts {
 	/* Called with one line per removal ("blob sha256:... 1234 bytes"). */
 	void (*say)(void *ctx, const char *line);
 	void *ctx;
+	/* Each removal of a tag, manifest or blob is also a "delete" event
+	 * by actor (events.h); NULL: none. */
+	struct events *events;
+	const char *actor;
 };
 
 struct gc_stats {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "banned.h"
 
 struct tagent {
@@ -142,6 +143,17 @@ static int repo_tags(const struct store *st, const struct retention_opts *o,
 		if (!gone)
 			continue;
 		say(o, repo, t, rule, beyond, old);
+		if (!o->dry_run && o->events) {
+			struct events_target et = { NULL, &t->d, -1, repo, t->tag };
+			struct err ee = ERR_INIT;
+			if (events_emit(o->events, "delete", &et, NULL, o->actor, &ee) < 0 &&
+			    o->say) {
+				char m[1600];
+				snprintf(m, sizeof(m), "(event not recorded: %.300s %.1200s)",
+					 ee.msg, ee.detail);
+				o->say(o->ctx, m);
+			}
+		}
 		(*count)++;
 		if (o->removed && o->removed(o->removed_ctx, repo, t->tag, &t->d) < 0)
 			goto out;

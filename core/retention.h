@@ -27,6 +27,8 @@
 #include "policy.h"
 #include "store.h"
 
+struct events;
+
 struct retention_opts {
 	const struct policy *policy;
 	double grace;            /* seconds: nothing younger goes */
@@ -38,6 +40,8 @@ struct retention_opts {
 	int (*removed)(void *ctx, const char *repo, const char *tag,
 		       const struct digest *d);
 	void *removed_ctx;
+	struct events *events;   /* each tag removed is a "delete" event */
+	const char *actor;
 };
 
 /* repos: the repositories to look at. *count: the tags removed. */

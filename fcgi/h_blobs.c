@@ -15,6 +15,7 @@
 #include "../core/access.h"
 #include "../core/name.h"
 #include "../core/upload.h"
+#include "../core/events.h"
 #include "../core/banned.h"
 
 /* Streams [start, end] of a blob when no web server can send it; the
@@ -133,6 +134,10 @@ int h_blob(struct app *a, struct http_req *r, const char *name, const char *dg)
 		if (found <= 0)
 			return found < 0 ? http_error(r, &e) :
 				http_fail(r, ERR_BLOB_UNKNOWN, "blob unknown to registry");
+		{
+			struct events_target t = { NULL, &d, -1, name, NULL };
+			h_event(a, r, "delete", &t);
+		}
 		return http_respond(r, 202, NULL, NULL, 0);
 	}
 	return blob_get(a, r, name, &d);

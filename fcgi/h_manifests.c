@@ -12,9 +12,25 @@
 
 #include "../core/access.h"
 #include "../core/catalog.h"
+#include "../core/events.h"
 #include "../core/manifest.h"
 #include "../core/referrers.h"
 #include "../core/banned.h"
+#include "log.h"
+
+void h_event(struct app *a, struct http_req *r, const char *action,
+	     const struct events_target *t)
+{
+	struct events_request rq = {
+		http_param(r, "HTTP_X_REQUEST_ID"), http_param(r, "REMOTE_ADDR"),
+		http_param(r, "HTTP_HOST"), r->method, http_param(r, "HTTP_USER_AGENT"),
+	};
+	struct err e = ERR_INIT;
+
+	if (events_emit(a->ev, action, t, &rq, r->user, &e) < 0)
+		log_line("event log: %s %s (%s of %s not recorded)", e.msg, e.detail,
+			 action, t->repository ? t->repository : "a blob");
+}
 
 static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 			  const struct manifest_ref *ref)
@@ -25,7 +41,7 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 	struct manifest_info mi;
 	struct err e = ERR_INIT;
 	char ds[DIGEST_STR_MAX], mt[256];
-	size_t i;
+	size_t i, len;
 	int rd, rc;
 
 	/* ?tag=a&tag=b (distribution-spec after v1.1.1): more tags for a
@@ -53,6 +69,7 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 	}
 	http_bare_type(http_param(r, "CONTENT_TYPE"), mt, sizeof(mt));
 	rc = manifest_push(&a->st, name, ref, mt, body.s, body.len, &o, &mi, &e);
+	len = body.len;
 	buf_free(&body);
 	if (rc < 0) {
 		strlist_free(&tags);
@@ -62,13 +79,22 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 	http_header(r, "Location", "/v2/%s/manifests/%s", name, ds);
 	http_header(r, "Docker-Content-Digest", "%s", ds);
 	/* One OCI-Tag per tag the push applied; manifest_push applies all
-	 * or answers an error. */
-	for (i = 0; i < tags.n; i++) {
-		size_t j;
-		for (j = 0; j < i && strcmp(tags.items[j], tags.items[i]); j++)
-			;
-		if (j == i)
+	 * or answers an error. One event per tag, or one without. */
+	{
+		struct events_target t = { mi.media_type, &mi.digest, (long long)len,
+					   name, ref->is_digest ? NULL : ref->tag };
+		if (!tags.n)
+			h_event(a, r, "push", &t);
+		for (i = 0; i < tags.n; i++) {
+			size_t j;
+			for (j = 0; j < i && strcmp(tags.items[j], tags.items[i]); j++)
+				;
+			if (j < i)
+				continue;
 			http_header(r, "OCI-Tag", "%s", tags.items[i]);
+			t.tag = tags.items[i];
+			h_event(a, r, "push", &t);
+		}
 	}
 	strlist_free(&tags);
 	if (mi.has_subject) {
@@ -94,6 +120,11 @@ static int manifest_get_h(struct app *a, struct http_req *r, const char *name,
 	digest_format(&mi.digest, ds);
 	http_header(r, "Docker-Content-Digest", "%s", ds);
 	http_header(r, "ETag", "\"%s\"", ds);
+	if (events_pulls(a->ev) && !r->head) {
+		struct events_target t = { mi.media_type, &mi.digest, (long long)body.len,
+					   name, ref->is_digest ? NULL : ref->tag };
+		h_event(a, r, "pull", &t);
+	}
 	rc = http_respond(r, 200, mi.media_type, body.s, body.len);
 	buf_free(&body);
 	return rc;
@@ -128,6 +159,11 @@ int h_manifest(struct app *a, struct http_req *r, const char *name,
 					 "deletes are disabled (storage.delete.enabled)");
 		if (manifest_delete(&a->st, name, &ref, a->cfg->policy, &e) < 0)
 			return http_error(r, &e);
+		{
+			struct events_target t = { NULL, ref.is_digest ? &ref.digest : NULL,
+						   -1, name, ref.is_digest ? NULL : ref.tag };
+			h_event(a, r, "delete", &t);
+		}
 		return http_respond(r, 202, NULL, NULL, 0);
 	}
 	return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on manifests");

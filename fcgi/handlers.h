@@ -16,8 +16,16 @@
 struct app {
 	const struct config *cfg;
 	struct store st;
+	struct events *ev;  /* the event log (events.h); NULL: off */
 	int supervised;   /* a supervisor of ours runs the workers */
 };
+
+struct events_target;
+/* Records action on t for request r in the event log; a failure to
+ * write it is logged, never the client's answer: the store has changed
+ * already. */
+void h_event(struct app *a, struct http_req *r, const char *action,
+	     const struct events_target *t);
 
 int h_blob(struct app *a, struct http_req *r, const char *name, const char *dg);
 int h_upload_start(struct app *a, struct http_req *r, const char *name);

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "pool.h"
 #include "../core/auth.h"
+#include "../core/events.h"
 #include "../core/banned.h"
 
 extern char **environ;
@@ -168,6 +169,10 @@ int main(int argc, char **argv)
 	}
 	log_line("storage %s on %s: filesystem checks passed",
 		 cfg.rootdirectory, fstype);
+	if (events_open(&a.ev, &a.st, &cfg, &e) < 0) {
+		fprintf(stderr, "berth-fcgi: event log: %s %s\n", e.msg, e.detail);
+		return 1;
+	}
 	a.cfg = &cfg;
 	if (fstat(0, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
 		fprintf(stderr, "berth-fcgi: fd 0 is not a socket: start me "

@@ -529,6 +529,8 @@ static void retention_work(struct app *a)
 	o.grace = a->cfg->gc_grace;
 	o.say = log_retention;
 	o.ctx = "removed ";
+	o.events = a->ev;
+	o.actor = "berth retention";
 	count_open(a, "retention");
 	if (gc_run(&a->st, &o, &s, &e) < 0) {
 		log_line("retention: stopped: %s %s", e.msg, e.detail);

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "../catalog.h"
 #include "../config.h"
+#include "../events.h"
 #include "../fsck.h"
 #include "../gc.h"
 #include "../policy.h"
@@ -43,6 +44,9 @@ static const char usage_text[] =
 	"  health           can the store be written and read back (as /healthz)\n"
 	"  user add|passwd|del|list [-f FILE] [--cost N] [NAME]\n"
 	"                   manage the htpasswd file's users (bcrypt)\n"
+	"  events [--follow] [--since TIME]\n"
+	"                   the event log: pushes, deletes, gc and retention\n"
+	"                   removals (and pulls, if recorded), oldest first\n"
 	"  config check FILE\n"
 	"                   load a config.yml and print every effective setting\n"
 	"\n"
@@ -85,7 +89,7 @@ const char *cli_config_path(const char *path)
 	return path;
 }
 
-static int load(const char *path, struct config *cfg, struct store *st)
+int cli_load(const char *path, struct config *cfg, struct store *st)
 {
 	struct buf warn = BUF_INIT;
 	struct err e = ERR_INIT;
@@ -181,7 +185,7 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (load(cfgpath, &cfg, &st) < 0)
+	if (cli_load(cfgpath, &cfg, &st) < 0)
 		return 1;
 	if (retention && !policy_retention_count(cfg.policy)) {
 		fprintf(stderr, "berth gc: --retention: the config has no "
@@ -197,6 +201,13 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 	o.upload_age = cfg.purge_age;
 	o.say = print_line;
 	o.ctx = o.dry_run ? "would remove " : "removed ";
+	o.actor = retention ? "berth gc --retention" : "berth gc";
+	if (events_open(&o.events, &st, &cfg, &e) < 0) {
+		fprintf(stderr, "berth gc: event log: %s %s\n", e.msg, e.detail);
+		store_close(&st);
+		config_free(&cfg);
+		return 1;
+	}
 	/* Counted in /metrics when the pool's run directory is ours to
 	 * write (the CLI may run as another user: then it is not counted). */
 	if (!o.dry_run && buf_addf(&mdir, "%s/metrics", cfg.rundirectory) == 0 &&
@@ -206,6 +217,7 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 	if (rc == 0 && !o.dry_run)
 		metrics_gc(0, s.blobs, s.manifests, s.uploads, s.bytes);
 	metrics_close();
+	events_close(o.events);
 	buf_free(&mdir);
 	if (rc < 0)
 		fprintf(stderr, "berth gc: stopped: %s%s%s\n", e.msg,
@@ -247,7 +259,7 @@ static int cmd_fsck(const char *cfgpath, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (load(cfgpath, &cfg, &st) < 0)
+	if (cli_load(cfgpath, &cfg, &st) < 0)
 		return 1;
 	rc = fsck_run(&st, repair, print_line, "", &s, &e);
 	if (rc < 0)
@@ -312,7 +324,7 @@ static int cmd_ls(const char *cfgpath, int argc, char **argv)
 		       "REPO with the digest and total size of each.\n");
 		return argc > 2 ? 2 : 0;
 	}
-	if (load(cfgpath, &cfg, &st) < 0)
+	if (cli_load(cfgpath, &cfg, &st) < 0)
 		return 1;
 	if (argc == 1) {
 		if (catalog_list(&st, NULL, (size_t)-1, &l, &more, &e) < 0) {
@@ -407,7 +419,7 @@ static int cmd_du(const char *cfgpath, int argc, char **argv)
 		       "several repositories counts once.\n");
 		return argc > 1 ? 2 : 0;
 	}
-	if (load(cfgpath, &cfg, &st) < 0)
+	if (cli_load(cfgpath, &cfg, &st) < 0)
 		return 1;
 	u.st = &st;
 	if (store_each_repo(&st, du_repo, &u, &e) < 0) {
@@ -469,7 +481,7 @@ static int cmd_health(const char *cfgpath, int argc, char **argv)
 		fprintf(stderr, "berth health: unknown option %s\n", argv[1]);
 		return 2;
 	}
-	if (load(cfgpath, &cfg, &st) < 0)
+	if (cli_load(cfgpath, &cfg, &st) < 0)
 		return 1;
 	health_check(&st, cfg.readonly, &h);
 	doc = h.state == HEALTH_OK
@@ -556,6 +568,8 @@ int main(int argc, char **argv)
 		return cmd_user(cfgpath, argc - i, argv + i);
 	if (!strcmp(argv[i], "config"))
 		return cmd_config(argc - i, argv + i);
+	if (!strcmp(argv[i], "events"))
+		return cmd_events(cfgpath, argc - i, argv + i);
 	fprintf(stderr, "berth: unknown command %s\n", argv[i]);
 	return usage(2);
 }

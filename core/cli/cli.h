@@ -7,7 +7,14 @@
 #ifndef BERTH_CLI_H
 #define BERTH_CLI_H
 
+struct config;
+struct store;
+
 int cmd_user(const char *cfgpath, int argc, char **argv);
+int cmd_events(const char *cfgpath, int argc, char **argv);
+/* Loads the config (cli_config_path) and, unless st is NULL, opens its
+ * store, as the store's owner when run as root: 0, -1 after saying why. */
+int cli_load(const char *path, struct config *cfg, struct store *st);
 /* The config file a command reads: path, else the first readable of
  * /etc/berth/config.yml and /etc/docker/registry/config.yml, else NULL
  * (the defaults). */

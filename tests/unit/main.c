@@ -55,6 +55,7 @@ int main(void)
 	test_service();
 	test_fs();
 	test_policy();
+	test_events();
 	cleanup();
 	printf("unit: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;

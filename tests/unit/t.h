@@ -38,5 +38,6 @@ void test_sink(void);
 void test_service(void);
 void test_fs(void);
 void test_policy(void);
+void test_events(void);
 
 #endif
