@@ -180,7 +180,8 @@ printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/v
 	"$OCI" "$dc" "$(stat -c %s "$OUT/bcfg")" > "$OUT/bm-21"
 api PUT "/v2/ci/app/manifests/build-21" -H "Content-Type: $OCI" --data-binary "@$OUT/bm-21"
 touch -d "-2 hours" "$R/ci/app/_manifests/tags/build-21/current/link"
-sed 's/^  retention:$/  retention:\n    interval: 1h/' "$OUT/cfg.yml" | sed "s|stack-$P/htpasswd|stack-$((P + 2))/htpasswd|" > "$OUT/cfg-b.yml"
+{ sed 's/^  retention:$/  retention:\n    interval: 1h/' "$OUT/cfg.yml" | sed "s|stack-$P/htpasswd|stack-$((P + 2))/htpasswd|"
+  printf 'berth:\n  events:\n    pulls: true\n'; } > "$OUT/cfg-b.yml"
 STACK_DATA=$DATA start_stack $((P + 2)) "$OUT/cfg-b.yml" || not_ok "host B starts"
 for _ in $(seq 1 100); do grep -q 'retention: removed [0-9]* tags' "$S/log/berth.log" 2>/dev/null && break; sleep 0.1; done
 check "host B's supervisor ran retention at start (no run recorded yet)" \
@@ -192,4 +193,55 @@ eq "...leaving the newest five builds" "$BODY" \
 	'{"name":"ci/app","tags":["build-17","build-18","build-19","build-20","build-21","latest","release-1"]}'
 check "...and the next run is an hour away (a stamp in the store, for every host)" \
 	test -f "$DATA/docker/registry/v2/_berth/retention.stamp"
+
+# ---- the event log ----
+EV=$OUT/events.out
+berth events > "$EV" 2>&1
+eq "berth events succeeds" "$?" 0
+check "every line is an event in registry:2's envelope" \
+	jq -e -s 'length > 0 and all(.id and .timestamp and .action and .target and .request and .actor)' "$EV"
+evq() { jq -r -s "$1" "$EV"; }
+eq "three pushes of prod/app:v1, all of the first image (skopeo twice, the identical PUT)" \
+	"$(evq "[.[] | select(.action==\"push\" and .target.repository==\"prod/app\" and .target.tag==\"v1\") | .target.digest] | unique | [length, .[0]] | join(\" \")")" \
+	"1 $D1"
+eq "...three lines" "$(evq '[.[] | select(.action=="push" and .target.repository=="prod/app" and .target.tag=="v1")] | length')" 3
+eq "the refused move left no push event of another digest" \
+	"$(evq "[.[] | select(.target.tag==\"v1\" and .target.repository==\"prod/app\" and .target.digest!=\"$D1\")] | length")" 0
+eq "a push event carries the request and the actor" \
+	"$(evq '[.[] | select(.action=="push" and .target.tag=="release-1" and .target.repository=="prod/app")][0] | [.request.method, .actor.name, (.request.addr|length>0), .target.mediaType, (.target.size>0)] | map(tostring) | join(" ")')" \
+	"PUT tester true application/vnd.oci.image.manifest.v1+json true"
+eq "the multi-tag PUT: one push event per tag" \
+	"$(evq "[.[] | select(.action==\"push\" and .target.digest==\"$D2\" and (.target.tag==\"build-7\" or .target.tag==\"v2\"))] | map(.target.tag) | sort | join(\" \")")" \
+	"build-7 v2"
+eq "DELETE of prod/app:latest: a delete event" \
+	"$(evq '[.[] | select(.action=="delete" and .target.repository=="prod/app" and .target.tag=="latest")] | length')" 1
+eq "refused deletes left none" \
+	"$(evq '[.[] | select(.action=="delete" and .target.repository=="prod/app" and .target.tag=="v1")] | length')" 0
+eq "retention: one delete event per tag it removed, by berth gc --retention" \
+	"$(evq '[.[] | select(.action=="delete" and .actor.name=="berth gc --retention" and .target.tag) | .target.tag] | sort | join(" ")')" \
+	"build-01 build-02 build-03 build-04 build-05 build-06 build-07 build-08 build-09 build-10 build-11 build-12 build-13 build-14 build-15"
+eq "...and one per manifest gc then removed" \
+	"$(evq "[.[] | select(.action==\"delete\" and .target.repository==\"ci/app\" and (.target.tag|not) and .target.digest==\"${DIG[build-01]}\")] | length")" 1
+eq "the supervisor's retention run is there too" \
+	"$(evq '[.[] | select(.actor.name=="berth retention") | .target.tag] | map(select(.)) | join(" ")')" "build-16"
+eq "no pulls recorded by default on host A" \
+	"$(evq "[.[] | select(.action==\"pull\")] | length")" 0
+api GET /v2/ci/app/manifests/release-1 -H "Accept: $OCI"
+berth events --since 10m > "$EV" 2>&1
+eq "host B (berth.events.pulls) records a manifest GET as a pull" \
+	"$(evq '[.[] | select(.action=="pull" and .target.tag=="release-1")] | length')" 1
+berth events --since 2999-01-01 > "$EV" 2>&1
+eq "--since in the future: nothing" "$(wc -c < "$EV")" 0
+check "--since with a bad time is a usage error" bash -c "! REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY='$DATA' '$CLI' -c '$OUT/cfg.yml' events --since yesterday 2>/dev/null"
+# --follow prints what comes while it runs.
+NOW=$(date -u +%Y-%m-%dT%H:%M:%S)Z
+timeout 6 bash -c "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY='$DATA' '$CLI' -c '$OUT/cfg.yml' events --follow --since '$NOW'" > "$EV" 2>&1 &
+FPID=$!
+sleep 1
+api PUT /v2/ci/app/manifests/followed -H "Content-Type: $OCI" --data-binary "@$OUT/bm-21"
+for _ in $(seq 1 40); do grep -q '"followed"' "$EV" && break; sleep 0.1; done
+check "berth events --follow prints a push made while it runs" grep -q '"tag":"followed"' "$EV"
+kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null
+check "the event files are in the store's _berth/events, one per host name" \
+	test -s "$DATA/docker/registry/v2/_berth/events/events-$(hostname | tr -c 'A-Za-z0-9.\n-' _).jsonl"
 
