@@ -714,6 +714,7 @@ int config_dump(const struct config *c, struct buf *out)
 	}
 	r |= buf_addf(out, "policy.immutable: %zu rules\n",
 		      policy_immutable_count(c->policy));
+	r |= buf_addf(out, "policy.quota: %zu rules\n", policy_quota_count(c->policy));
 	r |= buf_addf(out, "policy.retention: %zu rules, ", policy_retention_count(c->policy));
 	if (policy_retention_interval(c->policy) > 0)
 		r |= buf_addf(out, "applied every %.0fs by the supervisor\n",

@@ -14,6 +14,7 @@
 #include "referrers.h"
 #include "name.h"
 #include "policy.h"
+#include "quota.h"
 #include "strlist.h"
 #include "banned.h"
 
@@ -268,7 +269,8 @@ int manifest_push(const struct store *st, const char *name,
 	} else {
 		digest_of(DIGEST_SHA256, body, len, &out->digest);
 	}
-	if (immutable_check(st, name, pol, &tags, &out->digest, e) < 0)
+	if (immutable_check(st, name, pol, &tags, &out->digest, e) < 0 ||
+	    quota_charge(st, pol, name, &out->digest, (long long)len, e) < 0)
 		goto out;
 	/* The first tag goes with the manifest's own writes (store_put.c's
 	 * batched fsyncs) unless it must be created exclusively. */

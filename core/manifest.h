@@ -65,7 +65,8 @@ struct manifest_opts {
  * ERR_DENIED naming the rule, before anything is stored; pushing the
  * manifest it names again succeeds. Such a tag is created exclusively
  * (store_tag_set_new), so of two pushes racing to create it one gets
- * ERR_DENIED. */
+ * ERR_DENIED. The manifest's own bytes are charged to the repository's
+ * quota (quota.h) before it is stored: ERR_DENIED when they do not fit. */
 int manifest_put(const struct store *st, const char *name,
 		 const struct manifest_ref *ref, const char *media_type,
 		 const char *body, size_t len, struct manifest_info *out,

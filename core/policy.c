@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "digest.h"
 #include "strlist.h"
 #include "ynode.h"
 #include "banned.h"
@@ -26,12 +27,19 @@ struct retention {
 	struct strlist repos, keeptags;
 };
 
+struct quota {
+	struct policy_quota pub;
+	struct strlist repos;
+};
+
 struct policy {
 	struct immutable *imm;
 	size_t nimm;
 	struct retention *ret;
 	size_t nret;
 	double ret_interval;
+	struct quota *quo;
+	size_t nquo;
 };
 
 struct parse {
@@ -246,13 +254,111 @@ static int parse_retention(struct parse *x, yaml_node_t *n)
 	return 0;
 }
 
+/* 10GiB, 500MB, 1048576: bytes, with decimal (KB, MB, GB, TB) or binary
+ * (KiB, MiB, GiB, TiB) units. */
+static int parse_size(const char *s, long long *out)
+{
+	static const struct { const char *u; long long m; } units[] = {
+		{ "", 1 }, { "B", 1 }, { "KB", 1000LL }, { "MB", 1000LL * 1000 },
+		{ "GB", 1000LL * 1000 * 1000 }, { "TB", 1000LL * 1000 * 1000 * 1000 },
+		{ "KiB", 1LL << 10 }, { "MiB", 1LL << 20 }, { "GiB", 1LL << 30 },
+		{ "TiB", 1LL << 40 },
+	};
+	char *end;
+	double v;
+	size_t i;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	v = strtod(s, &end);
+	while (*end == ' ')
+		end++;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].u)) {
+			if (v <= 0 || v * (double)units[i].m > 9e18)
+				return -1;
+			*out = (long long)(v * (double)units[i].m);
+			return *out > 0 ? 0 : -1;
+		}
+	return -1;
+}
+
+static int quota_describe(struct parse *x, struct quota *q)
+{
+	struct buf d = BUF_INIT;
+	struct digest h;
+	size_t i;
+	int rc = buf_addf(&d, "policy.quota rule %zu (repositories ", q->pub.num);
+
+	for (i = 0; i < q->repos.n; i++)
+		rc |= buf_addf(&d, "%s%s", i ? ", " : "", q->repos.items[i]);
+	rc |= buf_adds(&d, ")");
+	if (rc < 0) {
+		buf_free(&d);
+		return err_sys(x->e, "out of memory");
+	}
+	/* The rule's accounting is kept under a name made of its patterns,
+	 * not its position: reordering the rules keeps every count. */
+	{
+		struct buf pats = BUF_INIT;
+		for (i = 0; i < q->repos.n; i++)
+			rc |= buf_addf(&pats, "%s\n", q->repos.items[i]);
+		if (rc < 0) {
+			buf_free(&pats);
+			buf_free(&d);
+			return err_sys(x->e, "out of memory");
+		}
+		digest_of(DIGEST_SHA256, pats.s, pats.len, &h);
+		buf_free(&pats);
+	}
+	snprintf(q->pub.key, sizeof(q->pub.key), "%.16s", h.hex);
+	q->pub.desc = buf_detach(&d, NULL);
+	return q->pub.desc ? 0 : err_sys(x->e, "out of memory");
+}
+
+static int parse_quota_rule(struct parse *x, yaml_node_t *map)
+{
+	struct quota *q, *arr;
+	yaml_node_pair_t *pr;
+	int seen_limit = 0;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(x, map, "quota: each rule is a mapping with repositories and limit");
+	arr = realloc(x->p->quo, (x->p->nquo + 1) * sizeof(*arr));
+	if (!arr)
+		return err_sys(x->e, "out of memory");
+	x->p->quo = arr;
+	q = &arr[x->p->nquo++];
+	memset(q, 0, sizeof(*q));
+	q->pub.num = x->p->nquo;
+	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = ynode_get(x->doc, pr->key), *v = ynode_get(x->doc, pr->value);
+		const char *key = ynode_scalar(k);
+		int rc;
+
+		if (key && !strcmp(key, "repositories") && !q->repos.n)
+			rc = patterns(x, v, key, access_pattern_ok, &q->repos);
+		else if (key && !strcmp(key, "limit") && !seen_limit++)
+			rc = parse_size(ynode_scalar(v), &q->pub.limit) < 0 ?
+				fail(x, v, "quota: limit: expected a size such as 10GiB") : 0;
+		else
+			rc = fail(x, k, "quota: unknown or repeated key %s (repositories, limit)",
+				  key ? key : "");
+		if (rc < 0)
+			return -1;
+	}
+	if (!q->repos.n || !seen_limit)
+		return fail(x, map, "quota: a rule needs repositories and limit");
+	return quota_describe(x, q);
+}
+
 int policy_parse(yaml_document_t *doc, yaml_node_t *n, const char *file,
 		 struct buf *warnings, struct policy **out, struct err *e)
 {
 	struct parse x = { doc, file, NULL, warnings, e };
 	yaml_node_pair_t *pr;
 	yaml_node_item_t *it;
-	int seen_imm = 0, seen_ret = 0;
+	int seen_imm = 0, seen_ret = 0, seen_quota = 0;
 
 	*out = NULL;
 	if (n->type != YAML_MAPPING_NODE)
@@ -283,9 +389,18 @@ int policy_parse(yaml_document_t *doc, yaml_node_t *n, const char *file,
 		} else if (key && !strcmp(key, "retention") && !seen_ret++) {
 			if (parse_retention(&x, v) < 0)
 				goto bad;
+		} else if (key && !strcmp(key, "quota") && !seen_quota++) {
+			if (v->type != YAML_SEQUENCE_NODE) {
+				fail(&x, v, "quota: expected a list of rules");
+				goto bad;
+			}
+			for (it = v->data.sequence.items.start;
+			     it < v->data.sequence.items.top; it++)
+				if (parse_quota_rule(&x, ynode_get(doc, *it)) < 0)
+					goto bad;
 		} else {
 			fail(&x, k, "unknown or repeated key %s (immutable, retention, "
-			     "repository)", key ? key : "");
+			     "quota, repository)", key ? key : "");
 			goto bad;
 		}
 	}
@@ -313,6 +428,11 @@ void policy_free(struct policy *p)
 		strlist_free(&p->ret[i].keeptags);
 	}
 	free(p->ret);
+	for (i = 0; i < p->nquo; i++) {
+		strlist_free(&p->quo[i].repos);
+		free((char *)p->quo[i].pub.desc);
+	}
+	free(p->quo);
 	free(p);
 }
 
@@ -373,4 +493,26 @@ size_t policy_retention_count(const struct policy *p)
 double policy_retention_interval(const struct policy *p)
 {
 	return p ? p->ret_interval : 0;
+}
+
+const struct policy_quota *policy_quota(const struct policy *p, const char *repo)
+{
+	size_t i;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < p->nquo; i++)
+		if (any_match(&p->quo[i].repos, repo))
+			return &p->quo[i].pub;
+	return NULL;
+}
+
+size_t policy_quota_count(const struct policy *p)
+{
+	return p ? p->nquo : 0;
+}
+
+const struct policy_quota *policy_quota_at(const struct policy *p, size_t i)
+{
+	return p && i < p->nquo ? &p->quo[i].pub : NULL;
 }

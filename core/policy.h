@@ -15,6 +15,9 @@
  *           keeptags: ["latest", "v*"] # never by this rule
  *           olderthan: 720h            # of the rest, only older ones go
  *           untaggedolderthan: 168h    # manifests no tag names
+ *     quota:                           # the first whose repositories fit decides
+ *       - repositories: "team-a/ **"
+ *         limit: 10GiB                 # bytes of the blobs they link
  *
  * A repository pattern follows access.h's glob (one star within a path
  * component, two stars any number of components); a tag glob has single
@@ -77,5 +80,17 @@ int policy_retention_keeps(const struct policy *p,
 size_t policy_retention_count(const struct policy *p);
 /* policy.retention.interval in seconds; 0 when unset. */
 double policy_retention_interval(const struct policy *p);
+
+struct policy_quota {
+	long long limit;             /* bytes */
+	size_t num;                  /* the rule's number, from 1 */
+	char key[17];                /* a name for its accounting (quota.h):
+				      * from its patterns, not its place */
+	const char *desc;            /* "policy.quota rule 1 (repositories ...)" */
+};
+/* The quota rule that covers repo (the first that fits), or NULL. */
+const struct policy_quota *policy_quota(const struct policy *p, const char *repo);
+size_t policy_quota_count(const struct policy *p);
+const struct policy_quota *policy_quota_at(const struct policy *p, size_t i);
 
 #endif

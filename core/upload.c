@@ -24,6 +24,8 @@
 #include "name.h"
 #include "sink.h"
 #include "catalog.h"
+#include "policy.h"
+#include "quota.h"
 #include "strlist.h"
 #include "banned.h"
 
@@ -454,6 +456,12 @@ int upload_cancel(struct upload *u, struct err *e)
 
 int upload_commit(struct upload *u, const struct digest *want, struct err *e)
 {
+	return upload_commit_quota(u, want, NULL, e);
+}
+
+int upload_commit_quota(struct upload *u, const struct digest *want,
+			const struct policy *pol, struct err *e)
+{
 	struct digest got;
 	struct err ignore = ERR_INIT;
 	int r;
@@ -473,6 +481,9 @@ int upload_commit(struct upload *u, const struct digest *want, struct err *e)
 		return err_set(e, ERR_DIGEST_INVALID,
 			       "provided digest did not match uploaded content");
 	}
+	/* Charged once its digest is known good, before it is linked. */
+	if (quota_charge(u->st, pol, u->name, want, (long long)u->offset, e) < 0)
+		return -1;
 	if (store_upload_put(u->st, u->name, want, u->data.s, u->fd, e) < 0)
 		return -1;
 	/* The blob is in; a leftover session would only waste space until
@@ -481,22 +492,38 @@ int upload_commit(struct upload *u, const struct digest *want, struct err *e)
 	return 0;
 }
 
+/* Links blob d, which some repository has, into name: charged first. */
+static int mount_into(const struct store *st, const char *name,
+		      const struct digest *d, const struct policy *pol,
+		      struct err *e)
+{
+	off_t size = 0;
+	int r;
+
+	if (policy_quota(pol, name)) {
+		r = store_blob_stat(st, d, &size, e);
+		if (r <= 0)
+			return r;
+		if (quota_charge(st, pol, name, d, (long long)size, e) < 0)
+			return -1;
+	}
+	return store_link_add(st, name, STORE_LAYER, d, e) < 0 ? -1 : 1;
+}
+
 int upload_mount(const struct store *st, const char *name, const char *from,
-		 const struct digest *d, struct err *e)
+		 const struct digest *d, const struct policy *pol, struct err *e)
 {
 	int r = store_link_touch(st, from, STORE_LAYER, d, e);
 
 	if (r <= 0)
 		return r;
-	if (store_link_add(st, name, STORE_LAYER, d, e) < 0)
-		return -1;
-	return 1;
+	return mount_into(st, name, d, pol, e);
 }
 
 int upload_mount_any(const struct store *st, const char *name,
 		     const struct digest *d,
 		     int (*may)(void *ctx, const char *repo), void *ctx,
-		     struct err *e)
+		     const struct policy *pol, struct err *e)
 {
 	struct strlist page = STRLIST_INIT;
 	struct err ie = ERR_INIT;
@@ -513,7 +540,7 @@ int upload_mount_any(const struct store *st, const char *name,
 		for (i = 0; i < page.n && !r && seen < UPLOAD_MOUNT_SCAN; i++, seen++)
 			if (may(ctx, page.items[i]) &&
 			    store_link_touch(st, page.items[i], STORE_LAYER, d, &ie) > 0)
-				r = store_link_add(st, name, STORE_LAYER, d, e) < 0 ? -1 : 1;
+				r = mount_into(st, name, d, pol, e);
 		free(last);
 		last = page.n ? strdup(page.items[page.n - 1]) : NULL;
 		if (page.n && !last) {

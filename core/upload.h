@@ -26,6 +26,7 @@
 #include "store.h"
 
 struct upload;
+struct policy;
 
 /* Reads up to len bytes of request body: >0 bytes read, 0 at the end of
  * the body, -1 when the client went away. */
@@ -58,13 +59,18 @@ int upload_save(struct upload *u, struct err *e);
  * mismatch (ERR_DIGEST_INVALID) the session is removed and nothing enters
  * the store. */
 int upload_commit(struct upload *u, const struct digest *want, struct err *e);
+/* The same, charging the blob to pol's quota of the repository first
+ * (quota.h): ERR_DENIED, nothing stored, when it does not fit. */
+int upload_commit_quota(struct upload *u, const struct digest *want,
+			const struct policy *pol, struct err *e);
 /* Removes the session. */
 int upload_cancel(struct upload *u, struct err *e);
 
 /* Links blob d from repository from into name when from links it: 1 when
- * mounted, 0 when from does not have it. */
+ * mounted, 0 when from does not have it. pol (may be NULL): the blob is
+ * charged to name's quota first (ERR_DENIED when it does not fit). */
 int upload_mount(const struct store *st, const char *name, const char *from,
-		 const struct digest *d, struct err *e);
+		 const struct digest *d, const struct policy *pol, struct err *e);
 /* A mount without from: d is linked into name from the first repository
  * of the catalog (in its order) that may(ctx, repo) allows and that
  * links d: 1 mounted, 0 none found, -1. At most UPLOAD_MOUNT_SCAN
@@ -75,7 +81,7 @@ int upload_mount(const struct store *st, const char *name, const char *from,
 int upload_mount_any(const struct store *st, const char *name,
 		     const struct digest *d,
 		     int (*may)(void *ctx, const char *repo), void *ctx,
-		     struct err *e);
+		     const struct policy *pol, struct err *e);
 
 /* What POST answers in OCI-Chunk-Min-Length: below a mebibyte a chunk
  * costs more in its request (a lock, a state save) than in its bytes.

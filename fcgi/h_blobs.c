@@ -188,14 +188,14 @@ static int query_digest(struct http_req *r, const char *key, struct digest *d)
 /* Appends the body of the final request, commits, answers, closes u.
  * A session that this very request opened (a monolithic POST) is
  * removed when it fails: nobody else knows its id to resume it. */
-static int finish(struct http_req *r, const char *name, struct upload *u,
+static int finish(struct app *a, struct http_req *r, const char *name, struct upload *u,
 		  const struct digest *d, int own_session)
 {
 	struct err e = ERR_INIT, ce = ERR_INIT;
 	int rc;
 
 	if (upload_append(u, http_read_body, r, r->content_length, &e) < 0 ||
-	    upload_commit(u, d, &e) < 0) {
+	    upload_commit_quota(u, d, a->cfg->policy, &e) < 0) {
 		if (own_session)
 			upload_cancel(u, &ce);
 		rc = http_error(r, &e);
@@ -268,9 +268,9 @@ int h_upload_start(struct app *a, struct http_req *r, const char *name)
 		struct may_pull mp = { a, r };
 		int m = 0;
 		if (q > 0 && may_pull(&mp, from.s))
-			m = upload_mount(&a->st, name, from.s, &md, &e);
+			m = upload_mount(&a->st, name, from.s, &md, a->cfg->policy, &e);
 		else if (q == 0)
-			m = upload_mount_any(&a->st, name, &md, may_pull, &mp, &e);
+			m = upload_mount_any(&a->st, name, &md, may_pull, &mp, a->cfg->policy, &e);
 		buf_free(&from);
 		if (m < 0)
 			return http_error(r, &e);
@@ -285,7 +285,7 @@ int h_upload_start(struct app *a, struct http_req *r, const char *name)
 	if (upload_start(&a->st, name, (has_digest ? d.alg : 0) | alg, &u, &e) < 0)
 		return http_error(r, &e);
 	if (has_digest)
-		return finish(r, name, u, &d, 1);
+		return finish(a, r, name, u, &d, 1);
 	session_headers(r, name, u);
 	upload_close(u);
 	http_header(r, "OCI-Chunk-Min-Length", "%u", UPLOAD_CHUNK_MIN);
@@ -357,7 +357,7 @@ int h_upload(struct app *a, struct http_req *r, const char *name, const char *id
 			upload_close(u);
 			return rc;
 		}
-		return finish(r, name, u, &d, 0);
+		return finish(a, r, name, u, &d, 0);
 	}
 	if (!strcmp(r->method, "PATCH")) {
 		rc = upload_patch(r, name, u);

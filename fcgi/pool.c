@@ -55,6 +55,7 @@
 #include "../core/gc.h"
 #include "../core/metrics.h"
 #include "../core/policy.h"
+#include "../core/quota.h"
 #include "../core/banned.h"
 
 extern char **environ;
@@ -537,6 +538,8 @@ static void retention_work(struct app *a)
 	} else {
 		log_line("retention: removed %ld tags, %ld manifests, %ld blobs "
 			 "(%lld bytes)", s.tags, s.manifests, s.blobs, s.bytes);
+		if (quota_recount(&a->st, a->cfg->policy, log_retention, "", &e) < 0)
+			log_line("retention: quota recount stopped: %s %s", e.msg, e.detail);
 		metrics_gc(1, s.blobs, s.manifests, s.uploads, s.bytes);
 	}
 	metrics_close();

@@ -20,6 +20,7 @@
 #include "../fsck.h"
 #include "../gc.h"
 #include "../policy.h"
+#include "../quota.h"
 #include "../health.h"
 #include "../metrics.h"
 #include "../refs.h"
@@ -214,6 +215,10 @@ static int cmd_gc(const char *cfgpath, int argc, char **argv)
 	    access(mdir.s, W_OK) == 0)
 		metrics_open(mdir.s, &me);
 	rc = gc_run(&st, &o, &s, &e);
+	/* What gc removed no quota counts any more. */
+	if (rc == 0 && !o.dry_run &&
+	    quota_recount(&st, cfg.policy, print_line, "", &e) < 0)
+		rc = -1;
 	if (rc == 0 && !o.dry_run)
 		metrics_gc(0, s.blobs, s.manifests, s.uploads, s.bytes);
 	metrics_close();
@@ -247,7 +252,8 @@ static int cmd_fsck(const char *cfgpath, int argc, char **argv)
 		       "Checks that every blob hashes to its digest, every link points\n"
 		       "at an existing blob, and every manifest parses and has its\n"
 		       "references. --repair moves bad blobs to _berth/quarantine/,\n"
-		       "removes dangling links and rebuilds the catalog index.\n"
+		       "removes dangling links, rebuilds the catalog index and recounts\n"
+		       "each policy.quota rule's usage.\n"
 		       "Exit status 1 when problems remain.\n");
 		return 0;
 	}
@@ -262,6 +268,8 @@ static int cmd_fsck(const char *cfgpath, int argc, char **argv)
 	if (cli_load(cfgpath, &cfg, &st) < 0)
 		return 1;
 	rc = fsck_run(&st, repair, print_line, "", &s, &e);
+	if (rc == 0 && repair && quota_recount(&st, cfg.policy, print_line, "repaired: ", &e) < 0)
+		rc = -1;
 	if (rc < 0)
 		fprintf(stderr, "berth fsck: %s %s\n", e.msg, e.detail);
 	else
@@ -416,7 +424,9 @@ static int cmd_du(const char *cfgpath, int argc, char **argv)
 		printf("usage: berth du\n"
 		       "Prints the bytes of the blobs each repository links (its\n"
 		       "layers and manifests), and a total in which a blob shared by\n"
-		       "several repositories counts once.\n");
+		       "several repositories counts once; then each policy.quota rule's\n"
+		       "usage (a blob shared by its repositories counted once) against\n"
+		       "its limit.\n");
 		return argc > 1 ? 2 : 0;
 	}
 	if (cli_load(cfgpath, &cfg, &st) < 0)
@@ -451,6 +461,29 @@ static int cmd_du(const char *cfgpath, int argc, char **argv)
 	}
 	printf("%14lld  total (shared blobs counted once)%s\n", total,
 	       rc ? ", some repositories could not be read" : "");
+	/* Each quota: what the store says is charged (counted now when it
+	 * never was), against the limit. */
+	{
+		const struct policy_quota *q;
+		long long used;
+		char us[32], ls[32];
+		int r;
+
+		for (i = 0; (q = policy_quota_at(cfg.policy, i)); i++) {
+			r = quota_usage(&st, q, &used, &e);
+			if (r == 0 && quota_recount(&st, cfg.policy, NULL, NULL, &e) == 0)
+				r = quota_usage(&st, q, &used, &e);
+			if (r < 0) {
+				fprintf(stderr, "berth du: %s: %s %s\n", q->desc, e.msg, e.detail);
+				rc = 1;
+				continue;
+			}
+			quota_fmt_size(used, us, sizeof(us));
+			quota_fmt_size(q->limit, ls, sizeof(ls));
+			printf("%14lld  quota %s: %s of %s (%.0f%%)\n", used, q->desc, us, ls,
+			       100.0 * (double)used / (double)q->limit);
+		}
+	}
 out:
 	strlist_free(&u.repos);
 	strlist_free(&u.seen);

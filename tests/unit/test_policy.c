@@ -2,6 +2,9 @@
  * manifest_push() and manifest_delete() enforce them. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -11,6 +14,7 @@
 #include "../../core/gc.h"
 #include "../../core/manifest.h"
 #include "../../core/policy.h"
+#include "../../core/quota.h"
 
 static int load(const char *yml, struct config *c, struct buf *w, struct err *e)
 {
@@ -408,9 +412,134 @@ static void test_policy_retention(void)
 	buf_free(&said);
 }
 
+
+/* ---- quotas ---- */
+
+static const char quotaconf[] =
+	"version: 0.1\n"
+	"policy:\n"
+	"  quota:\n"
+	"    - repositories: \"team-a/**\"\n"
+	"      limit: 10500\n"
+	"    - repositories: [\"team-b/**\", shared]\n"
+	"      limit: 1MiB\n";
+
+static void blob_of(struct store *st, const char *repo, int i, size_t size,
+		    struct digest *d)
+{
+	char *b = malloc(size);
+	struct err e = ERR_INIT;
+
+	memset(b, 'a' + i % 26, size);
+	snprintf(b, size, "blob %d", i);
+	digest_of(DIGEST_SHA256, b, size, d);
+	CHECK(store_blob_put(st, d, b, size, &e) == 0);
+	(void)repo;
+	free(b);
+}
+
+static void test_policy_quota(void)
+{
+	struct config c;
+	struct buf w = BUF_INIT;
+	struct err e = ERR_INIT;
+	struct store st;
+	const struct policy_quota *qa, *qb;
+	struct digest d[40];
+	long long used;
+	int i, ok, k;
+
+	CHECK(load(quotaconf, &c, &w, &e) == 0);
+	qa = policy_quota(c.policy, "team-a/app");
+	qb = policy_quota(c.policy, "shared");
+	CHECK(qa && qa->limit == 10500 && qa->num == 1 && strlen(qa->key) == 16);
+	CHECK(qb && qb->limit == 1 << 20 && qb == policy_quota(c.policy, "team-b/x/y"));
+	CHECK(!policy_quota(c.policy, "team-c/app"));
+	CHECK(store_open(&st, t_tmpdir(), &e) == 0);
+
+	/* A repository already holding blobs when the rule comes: counted
+	 * at the first charge. */
+	blob_of(&st, "team-a/app", 0, 1000, &d[0]);
+	CHECK(store_link_add(&st, "team-a/app", STORE_LAYER, &d[0], &e) == 0);
+	CHECK(quota_usage(&st, qa, &used, &e) == 0);
+	blob_of(&st, "team-a/app", 1, 1000, &d[1]);
+	CHECK(quota_charge(&st, c.policy, "team-a/app", &d[1], 1000, &e) == 0);
+	CHECK(quota_usage(&st, qa, &used, &e) == 1 && used == 2000);
+	/* Charged once per rule, whichever of its repositories links it. */
+	CHECK(quota_charge(&st, c.policy, "team-a/other", &d[1], 1000, &e) == 0);
+	CHECK(quota_charge(&st, c.policy, "team-a/app", &d[0], 1000, &e) == 0);
+	CHECK(quota_usage(&st, qa, &used, &e) == 1 && used == 2000);
+	/* ...and once in each rule. */
+	CHECK(quota_charge(&st, c.policy, "shared", &d[1], 1000, &e) == 0);
+	CHECK(quota_usage(&st, qb, &used, &e) == 1 && used == 1000);
+	/* Outside every rule: free. */
+	CHECK(quota_charge(&st, c.policy, "team-c/app", &d[1], 99999999, &e) == 0);
+	/* Over the limit: refused, saying the quota and the usage. */
+	blob_of(&st, "team-a/app", 2, 9000, &d[2]);
+	CHECK(quota_charge(&st, c.policy, "team-a/app", &d[2], 9000, &e) < 0 &&
+	      e.code == ERR_DENIED && strstr(e.msg, "policy.quota rule 1 (repositories team-a/**)") &&
+	      strstr(e.msg, "allows 10.3 KiB") && strstr(e.msg, "2.0 KiB is used") &&
+	      strstr(e.msg, "needs 8.8 KiB"));
+	CHECK(quota_usage(&st, qa, &used, &e) == 1 && used == 2000);
+
+	/* A recount lowers it to what is linked, keeping recent charges. */
+	CHECK(store_link_add(&st, "team-a/app", STORE_LAYER, &d[1], &e) == 0);
+	CHECK(store_link_remove(&st, "team-a/app", STORE_LAYER, &d[0], &e) == 1);
+	CHECK(quota_recount(&st, c.policy, NULL, NULL, &e) == 0);
+	CHECK(quota_usage(&st, qa, &used, &e) == 1 && used == 2000);  /* d[0]: recent */
+	{
+		char p[600];
+		struct timespec ts[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+		snprintf(p, sizeof(p), "%s/_berth/quota/%s/blobs/sha256-%s", st.root, qa->key,
+			 d[0].hex);
+		CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+	}
+	CHECK(quota_recount(&st, c.policy, NULL, NULL, &e) == 0);
+	CHECK(quota_usage(&st, qa, &used, &e) == 1 && used == 1000);
+
+	/* Four processes charging 1000-byte blobs at once: never over. */
+	for (i = 3; i < 39; i++)
+		blob_of(&st, "team-a/app", i, 1000, &d[i]);
+	for (k = 0; k < 4; k++)
+		if (fork() == 0) {
+			struct err ce = ERR_INIT;
+			int n = 0;
+			for (i = 3 + k; i < 39; i += 4)
+				if (quota_charge(&st, c.policy, "team-a/app", &d[i], 1000, &ce) == 0)
+					n++;
+				else if (ce.code != ERR_DENIED)
+					_exit(100);
+			_exit(n);
+		}
+	ok = 1;
+	{
+		int total = 0;
+		for (k = 0; k < 4; k++) {
+			int status;
+			wait(&status);
+			ok &= WIFEXITED(status) && WEXITSTATUS(status) < 100;
+			total += WEXITSTATUS(status);
+		}
+		/* 1000 used + 9 more fit in 10500. */
+		CHECK(ok && total == 9);
+	}
+	CHECK(quota_usage(&st, qa, &used, &e) == 1 && used == 10000);
+
+	CHECK(fails("policy:\n  quota:\n    - repositories: a\n", ":3:",
+		    "needs repositories and limit"));
+	CHECK(fails("policy:\n  quota:\n    - repositories: a\n      limit: 10 parsecs\n",
+		    ":4:", "expected a size"));
+	CHECK(fails("policy:\n  quota:\n    - repositories: a\n      limit: 0\n", ":4:",
+		    "expected a size"));
+	CHECK(fails("policy:\n  quota: {a: 1}\n", ":2:", "expected a list of rules"));
+	config_free(&c);
+	buf_free(&w);
+}
+
 void test_policy(void)
 {
 	test_policy_parse();
 	test_policy_immutable();
 	test_policy_retention();
+	test_policy_quota();
 }

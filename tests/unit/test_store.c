@@ -164,9 +164,9 @@ void test_upload(void)
 	CHECK(store_link_exists(&st, "r", STORE_LAYER, &bad, &e) == 1);
 
 	/* Mount into another repository only from one that links it. */
-	CHECK(upload_mount(&st, "s", "r", &d, &e) == 1);
+	CHECK(upload_mount(&st, "s", "r", &d, NULL, &e) == 1);
 	CHECK(store_link_exists(&st, "s", STORE_LAYER, &d, &e) == 1);
-	CHECK(upload_mount(&st, "t", "nowhere", &d, &e) == 0);
+	CHECK(upload_mount(&st, "t", "nowhere", &d, NULL, &e) == 0);
 	CHECK(upload_start(&st, "r", 0, &u, &e) == 0);
 	snprintf(id, sizeof(id), "%s", upload_id(u));
 	CHECK(upload_cancel(u, &e) == 0);
