@@ -23,6 +23,9 @@ policy:
         untaggedolderthan: 48h
       - repositories: "prod/**"
         keepnewest: 1
+  quota:
+    - repositories: "team-a/**"
+      limit: 100000
 YML
 start_stack $P "$OUT/cfg.yml" || { not_ok "stack starts"; exit 1; }
 make_images >"$OUT/images.log" 2>&1 || { not_ok "test images build"; cat "$OUT/images.log"; exit 1; }
@@ -244,4 +247,45 @@ check "berth events --follow prints a push made while it runs" grep -q '"tag":"f
 kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null
 check "the event files are in the store's _berth/events, one per host name" \
 	test -s "$DATA/docker/registry/v2/_berth/events/events-$(hostname | tr -c 'A-Za-z0-9.\n-' _).jsonl"
+
+# ---- quotas (through host B, which now is $URL) ----
+H=localhost:$((P + 2))
+TO=(--dest-cert-dir "$S/ca" --dest-creds "$CRED")
+head -c 60000 /dev/urandom > "$OUT/q1"; head -c 30000 /dev/urandom > "$OUT/q2"
+head -c 20000 /dev/urandom > "$OUT/q3"
+Q1=$(push_blob team-a/app "$OUT/q1")
+check "team-a pushes 60000 bytes under its 100000-byte quota" test -n "$Q1"
+Q2=$(push_blob team-a/lib "$OUT/q2")
+check "...and 30000 more into another of its repositories" test -n "$Q2"
+api POST "/v2/team-a/app/blobs/uploads/?digest=sha256:$(sha "$OUT/q3")" --data-binary "@$OUT/q3" \
+	-H 'Content-Type: application/octet-stream'
+expect "20000 more would pass the quota: refused at the blob commit (403 DENIED)" 403 DENIED
+check "...saying the quota and the usage" bash -c "printf '%s' '$BODY' | jq -r '.errors[0].message' | \
+	grep -q 'quota exceeded: policy.quota rule 1 (repositories team-a/\*\*) allows 97.7 KiB for team-a/app, 87.9 KiB is used and this blob needs 19.5 KiB more'"
+api HEAD "/v2/team-a/app/blobs/sha256:$(sha "$OUT/q3")" -I
+eq "...and nothing is stored" "$STATUS" 404
+api POST "/v2/team-a/lib/blobs/uploads/?mount=$Q1&from=team-a/app"
+expect "a blob the team has already is free: a mount within the team" 201
+Q3=$(push_blob team-b/app "$OUT/q3")
+check "team-b, under no quota, pushes meanwhile" test -n "$Q3"
+: > "$OUT/skopeo.log"
+check "skopeo pushing an image into team-a fails" \
+	bash -c "! skopeo --insecure-policy copy --dest-cert-dir '$S/ca' --dest-creds '$CRED' 'oci:$IMG:bb' docker://$H/team-a/img:v1 >'$OUT/quota.log' 2>&1"
+check "...and shows the reason" grep -q 'quota exceeded: policy.quota rule 1' "$OUT/quota.log"
+check "skopeo pushes the same image into team-b" sk copy "${TO[@]}" "oci:$IMG:bb" "docker://$H/team-b/img:v1"
+berth du > "$OUT/du.out" 2>&1
+check "berth du shows team-a's usage against its quota" \
+	grep -qE '^ +90[0-9]{3}  quota policy.quota rule 1 \(repositories team-a/\*\*\): 8[0-9.]+ KiB of 97.7 KiB \(9[0-9]%\)' "$OUT/du.out"
+# Space given back: the blob link deleted, gc recounts, the push fits.
+api DELETE "/v2/team-a/lib/blobs/$Q2"
+expect "team-a deletes a blob link" 202
+# A charge younger than a minute is kept by a recount (its link may be on
+# its way); this one is older.
+touch -d '-2 minutes' "$DATA"/docker/registry/v2/_berth/quota/*/blobs/sha256-"${Q2#sha256:}"
+berth gc > "$OUT/gc-q.out" 2>&1
+check "berth gc recounts the quota" grep -q 'quota usage of policy.quota rule 1 (repositories team-a/\*\*) recounted: 58.6 KiB' "$OUT/gc-q.out"
+api POST "/v2/team-a/app/blobs/uploads/?digest=sha256:$(sha "$OUT/q3")" --data-binary "@$OUT/q3" \
+	-H 'Content-Type: application/octet-stream'
+expect "...after which the 20000 bytes fit" 201
+check "berth fsck --repair recounts too, and finds the store clean" berth fsck --repair
 
