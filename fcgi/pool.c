@@ -451,25 +451,32 @@ static void log_purge(void *ctx, const char *line)
 	log_line("purge: %s%s", (const char *)ctx, line);
 }
 
-/* 1 when an upload purge is due (core keeps the timer in the store). */
-static int purge_due(struct app *a)
+/* 1 when a timer that core keeps in the store (gc.h) says a run is due.
+ * At most one look a second per process: without a supervisor this runs
+ * after every request, and the intervals are hours. */
+static int timer_due(struct app *a, const char *what, double interval,
+		     int (*due)(const struct store *, double, struct err *),
+		     time_t *looked)
 {
-	static time_t looked;
 	struct err e = ERR_INIT;
 	time_t now = time(NULL);
 	int r;
 
-	if (!a->cfg->purge_enabled)
+	if (now == *looked)
 		return 0;
-	/* At most once a second per process: without a supervisor this
-	 * runs after every request, and the interval is hours. */
-	if (now == looked)
-		return 0;
-	looked = now;
-	r = gc_purge_due(&a->st, a->cfg->purge_interval, &e);
+	*looked = now;
+	r = due(&a->st, interval, &e);
 	if (r < 0)
-		log_line("purge: cannot read the purge stamp: %s", e.detail);
+		log_line("%s: cannot read its stamp: %s", what, e.detail);
 	return r > 0;
+}
+
+static int purge_due(struct app *a)
+{
+	static time_t looked;
+
+	return a->cfg->purge_enabled &&
+	       timer_due(a, "purge", a->cfg->purge_interval, gc_purge_due, &looked);
 }
 
 /* storage.maintenance.uploadpurging, as registry:2 does it: on every
@@ -498,23 +505,14 @@ static void log_retention(void *ctx, const char *line)
 	log_line("retention: %s%s", (const char *)ctx, line);
 }
 
-/* 1 when policy.retention.interval says a run is due (a stamp in the
- * store, shared by every host's pool, as the purge's). */
+/* policy.retention.interval: its stamp is shared by every host's pool. */
 static int retention_due(struct app *a)
 {
 	static time_t looked;
 	double interval = policy_retention_interval(a->cfg->policy);
-	struct err e = ERR_INIT;
-	time_t now = time(NULL);
-	int r;
 
-	if (interval <= 0 || a->cfg->readonly || now == looked)
-		return 0;
-	looked = now;
-	r = gc_retention_due(&a->st, interval, &e);
-	if (r < 0)
-		log_line("retention: cannot read the retention stamp: %s", e.detail);
-	return r > 0;
+	return interval > 0 && !a->cfg->readonly &&
+	       timer_due(a, "retention", interval, gc_retention_due, &looked);
 }
 
 /* `berth gc --retention`, on the interval: the rules' tags and untagged
