@@ -194,11 +194,6 @@ static int rotated_name(const char *name, const char *host)
 	       !strcmp(name + strlen(name) - 6, ".jsonl");
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The host's rotated files beyond keep, oldest first (their names sort by
  * time), go. A failure only leaves a file more. */
 static void prune(struct events *ev)
@@ -213,7 +208,7 @@ static void prune(struct events *ev)
 	for (i = 0; i < l.n; i++)
 		if (rotated_name(l.items[i], ev->host) && strlist_add(&mine, l.items[i]) < 0)
 			goto out;
-	qsort(mine.items, mine.n, sizeof(char *), by_name);
+	strlist_sort(&mine);
 	for (i = 0; i + (size_t)ev->keep < mine.n; i++) {
 		buf_reset(&p);
 		if (buf_addf(&p, "%s/%s", ev->dir, mine.items[i]) == 0)
@@ -442,7 +437,7 @@ int events_read(const char *dir, const char *since, struct events_cursor *cur,
 	/* Rotated files first, by name (their time), then the current
 	 * ones: a rotation between the listing and the reads moves lines
 	 * from a current file to a rotated one already read, by inode. */
-	qsort(names.items, names.n, sizeof(char *), by_name);
+	strlist_sort(&names);
 	r = 0;
 	for (i = 0; r == 0 && i < names.n; i++) {
 		if (!is_event_file(names.items[i]))
@@ -454,7 +449,8 @@ int events_read(const char *dir, const char *since, struct events_cursor *cur,
 			r = read_file(p.s, since, cur, &all, &n, e);
 	}
 	if (r == 0) {
-		qsort(all, n, sizeof(*all), by_time);
+		if (n > 1)
+			qsort(all, n, sizeof(*all), by_time);
 		for (i = 0; r == 0 && i < n; i++)
 			if (strlist_add(out, all[i].line) < 0)
 				r = err_sys(e, "out of memory");

@@ -228,7 +228,7 @@ static int recount_rule(const struct store *st, const struct policy *pol,
 	*before = -1;
 	if (store_each_repo(st, count_repo, &c, e) < 0)
 		goto out;
-	qsort(c.blobs.items, c.blobs.n, sizeof(char *), by_str);
+	strlist_sort(&c.blobs);
 	if ((fd = lock_usage(st, q, &fresh, e)) < 0)
 		goto out;
 	if (!fresh && read_usage(fd, before, e) < 0)
@@ -236,7 +236,7 @@ static int recount_rule(const struct store *st, const struct policy *pol,
 	if (rule_dir(st, q, "blobs", &bdir, e) < 0 || fs_mkdirs(bdir.s, e) < 0 ||
 	    fs_list(bdir.s, FS_LIST_NODOT, &have, e) < 0)
 		goto out;
-	qsort(have.items, have.n, sizeof(char *), by_str);
+	strlist_sort(&have);
 	/* Markers of blobs the walk did not find: kept (and counted) when
 	 * recent enough that their link may have come after the walk. */
 	for (i = 0; i < have.n; i++) {

@@ -155,6 +155,7 @@ void test_events(void)
 	CHECK(events_open(&ev, &st, &c, &e) == 0 && !ev);
 	CHECK(events_emit(NULL, "push", &t, &rq, "alice", &e) == 0);
 	CHECK(!events_pulls(NULL));
+	store_close(&st);
 	config_free(&c);
 	buf_free(&w);
 	buf_free(&dir);

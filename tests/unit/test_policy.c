@@ -239,6 +239,7 @@ static void test_policy_immutable(void)
 	CHECK(store_tag_set_new(&st, "prod/app", "v7", &d1, &e) == 1);
 	CHECK(store_tag_set_new(&st, "prod/app", "v7", &d3, &e) == 0);
 	CHECK(names(&st, "prod/app", "v7", &d1));
+	store_close(&st);
 	config_free(&c);
 	buf_free(&w);
 }
@@ -305,7 +306,7 @@ static void test_policy_retention(void)
 	struct digest d[8], dv, dl, dk;
 	const char *root = t_tmpdir();
 	struct strlist tags = STRLIST_INIT;
-	char conf_s[16];
+	char conf_s[32];
 	int i;
 
 	CHECK(load(retconf, &c, &w, &e) == 0);
@@ -319,7 +320,7 @@ static void test_policy_retention(void)
 	/* Six builds, an hour apart and all older than the grace period; a
 	 * release (immutable) and latest (keeptags), both old. */
 	for (i = 0; i < 6; i++) {
-		char tag[16];
+		char tag[32];
 		snprintf(conf_s, sizeof(conf_s), "build %d", i);
 		snprintf(tag, sizeof(tag), "b%d", i);
 		CHECK(push(&st, c.policy, "ci/app", tag, conf_s, NULL, 0, &d[i], &e) == 0);
@@ -393,6 +394,7 @@ static void test_policy_retention(void)
 	pushed_ago(root, "old/x", "b", 999 * 3600);
 	CHECK(gc_run(&st, &o, &s, &e) == 0 && s.tags == 0);
 	CHECK(store_tag_get(&st, "old/x", "b", &dv, &e) == 1);
+	store_close(&st);
 	config_free(&c);
 
 	/* Mistakes in the section. */
@@ -532,6 +534,7 @@ static void test_policy_quota(void)
 	CHECK(fails("policy:\n  quota:\n    - repositories: a\n      limit: 0\n", ":4:",
 		    "expected a size"));
 	CHECK(fails("policy:\n  quota: {a: 1}\n", ":2:", "expected a list of rules"));
+	store_close(&st);
 	config_free(&c);
 	buf_free(&w);
 }
