@@ -62,14 +62,26 @@ static int mkdir_one(char *dir, struct fs_batch *b, struct err *e)
 {
 	struct stat sb;
 	char *slash;
-	int r, dt = 0, m;
+	int r, dt = 0, m, st;
 
 	while ((m = mkdir(dir, 0755)) < 0 && fsretry_denied(&dt, dir))
 		;
 	if (m < 0) {
 		if (errno != EEXIST)
 			return err_sys(e, "mkdir %s", dir);
-		if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		/* Made by a racer, perhaps on another host: a FUSE client
+		 * that has just looked the name up as absent keeps saying so
+		 * until its entry timeout (1 s for GlusterFS), although the
+		 * server has the name: mkdir's EEXIST proves it. So ENOENT
+		 * here is waited out, with fsretry.h's pauses. */
+		for (st = 0; stat(dir, &sb) < 0; st++) {
+			if ((errno != ENOENT && errno != ESTALE) || st >= FSRETRY_STALE_TRIES)
+				return err_sys(e, "mkdir %s (it exists, but cannot be "
+					       "looked at)", dir);
+			if (st)
+				usleep(1000u << (st - 1 < 8 ? st - 1 : 8));
+		}
+		if (!S_ISDIR(sb.st_mode)) {
 			errno = ENOTDIR;
 			return err_sys(e, "mkdir %s", dir);
 		}
@@ -198,7 +210,7 @@ static int temp_written(const char *dir, const char *prefix, const void *data,
 			size_t len, struct buf *tmp, struct err *e)
 {
 	size_t start = tmp->len;
-	int fd, dt = 0;
+	int fd, dt = 0, st = 0;
 
 again:
 	buf_truncate(tmp, start);
@@ -206,6 +218,10 @@ again:
 		return err_sys(e, "out of memory");
 	fd = mkostemp(tmp->s, O_CLOEXEC);
 	if (fd < 0 && fsretry_denied(&dt, dir))
+		goto again;
+	/* ENOENT for a directory another host has just made: this client's
+	 * lookup of it went stale (fsretry.h); asked of the directory. */
+	if (fd < 0 && (errno == ENOENT || errno == ESTALE) && fsretry_stale(&st, dir))
 		goto again;
 	if (fd < 0)
 		return err_sys(e, "create temp file in %s", dir);

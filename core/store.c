@@ -18,6 +18,7 @@
 
 
 #include "fsprobe.h"
+#include "fsretry.h"
 #include "fsutil.h"
 #include "banned.h"
 
@@ -357,12 +358,27 @@ int store_link_read(const char *path, struct digest *d, struct err *e)
 {
 	struct buf b = BUF_INIT;
 	struct err pe = ERR_INIT;
-	int r = fs_read_file(path, LINK_MAX_BYTES, &b, e);
+	int r, tries = 0;
 
+again:
+	buf_reset(&b);
+	r = fs_read_file(path, LINK_MAX_BYTES, &b, e);
 	if (r > 0) {
 		while (b.len && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == ' '))
 			buf_truncate(&b, b.len - 1);
-		if (digest_parse(b.s, d, &pe) < 0) {
+		if (digest_parse(b.s ? b.s : "", d, &pe) < 0) {
+			/* Berth writes a link whole and renames it into place,
+			 * so it is never empty or half written on disk; a
+			 * GlusterFS client that raced another host's rename
+			 * can still hand back the replaced file's (now empty)
+			 * inode for a moment. Read again, as fsretry.h does
+			 * for ESTALE, before calling the link damaged. */
+			if (tries < FSRETRY_STALE_TRIES) {
+				if (tries)
+					usleep(1000u << (tries - 1 < 8 ? tries - 1 : 8));
+				tries++;
+				goto again;
+			}
 			errno = 0;
 			r = err_sys(e, "damaged link %s (no digest in it)", path);
 		}
