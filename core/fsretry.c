@@ -154,3 +154,19 @@ int fsretry_fstat(int fd, struct stat *sb)
 	sb->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 	return 0;
 }
+
+int fsretry_rename(int *tries, const char *path)
+{
+	int saved = errno;
+
+	if (saved != EIO || *tries >= FSRETRY_DENIED_TRIES)
+		return fsretry_denied(tries, path);
+	/* A replica-2 GlusterFS volume that two clients rename onto one
+	 * name at once can answer EIO (its replicas disagree for a moment)
+	 * until the client's self-heal settles it: the same pauses. */
+	if (*tries)
+		usleep(5000u << (*tries < 4 ? 2 * (*tries - 1) : 6));
+	(*tries)++;
+	errno = saved;
+	return 1;
+}

@@ -56,6 +56,10 @@ int fsretry_stale_fd(int *tries, const char *path);
  * unchanged. */
 #define FSRETRY_DENIED_TRIES 8
 int fsretry_denied(int *tries, const char *path);
+/* After a failed rename onto path: fsretry_denied(), and EIO as well,
+ * with the same pauses (a replica-2 GlusterFS volume renamed onto from
+ * two clients at once answers it until its self-heal settles). */
+int fsretry_rename(int *tries, const char *path);
 /* fstat() with attributes fetched from the server (statx
  * AT_STATX_FORCE_SYNC): the size of a file another host wrote, not the
  * one this client cached. The same as fstat() on a local filesystem. */

@@ -286,7 +286,7 @@ static int write_file_once(const char *dir, const char *name, const void *data,
 		unlink(tmp.s);
 		goto out;
 	}
-	while ((r = rename(tmp.s, dst.s)) < 0 && fsretry_denied(&dt, dst.s))
+	while ((r = rename(tmp.s, dst.s)) < 0 && fsretry_rename(&dt, dst.s))
 		;
 	if (r < 0) {
 		err_sys(e, "rename %s", dst.s);

@@ -213,7 +213,7 @@ static int rename_link(struct put *p, struct buf *tmp, const char *dir,
 
 	if (buf_addf(&dst, "%s/link", dir) < 0)
 		return err_sys(e, "out of memory");
-	while ((r = rename(tmp->s, dst.s)) < 0 && fsretry_denied(&dt, dst.s))
+	while ((r = rename(tmp->s, dst.s)) < 0 && fsretry_rename(&dt, dst.s))
 		;
 	if (r < 0)
 		r = errno == ENOENT ? 1 : err_sys(e, "rename %s", dst.s);

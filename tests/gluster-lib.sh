@@ -69,6 +69,11 @@ EOF
 		gl volume set "$vol" "$o" off > "$dir/set.log" 2>&1 ||
 			{ GLUSTER_WHY="volume set $o: $(tail -1 "$dir/set.log")"; return 1; }
 	done
+	# Replica 2 without an arbiter: two clients renaming onto one name
+	# at once can leave the replicas disagreeing (split brain); the
+	# newer copy wins, as gluster's docs advise for such volumes.
+	gl volume set "$vol" cluster.favorite-child-policy mtime > "$dir/set.log" 2>&1 ||
+		{ GLUSTER_WHY="volume set favorite-child-policy: $(tail -1 "$dir/set.log")"; return 1; }
 	gl volume start "$vol" > "$dir/start.log" 2>&1 ||
 		{ GLUSTER_WHY="volume start: $(tail -1 "$dir/start.log")"; return 1; }
 	for i in a b; do
