@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "banned.h"
@@ -204,12 +205,28 @@ int store_upload_path(const struct store *st, const char *name, const char *id,
 int store_upload_remove(const struct store *st, const char *name,
 			const char *id, struct err *e)
 {
-	struct buf p = BUF_INIT;
+	struct buf p = BUF_INIT, gone = BUF_INIT;
 	int r = -1;
 
-	if (store_upload_path(st, name, id, NULL, &p, e) == 0)
-		r = fs_remove_tree(p.s, e);
+	if (store_upload_path(st, name, id, NULL, &p, e) < 0 ||
+	    store_upload_path(st, name, NULL, NULL, &gone, e) < 0)
+		goto out;
+	if (buf_addf(&gone, "/.deleted-%s-%ld", id, (long)getpid()) < 0) {
+		err_sys(e, "out of memory");
+		goto out;
+	}
+	/* Out of sight in one step first: a purger killed halfway through
+	 * the removal must not leave a session without its startedat, whose
+	 * directory (just changed) would then look new for a whole purge
+	 * age. What is left under the .deleted- name, gc sweeps. */
+	if (rename(p.s, gone.s) < 0) {
+		r = errno == ENOENT ? 0 : err_sys(e, "rename %s", p.s);
+		goto out;
+	}
+	r = fs_remove_tree(gone.s, e);
+out:
 	buf_free(&p);
+	buf_free(&gone);
 	return r;
 }
 
