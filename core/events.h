@@ -40,7 +40,7 @@ struct events;
 
 struct events_target {
 	const char *media_type;       /* may be NULL */
-	const struct digest *digest;  /* may be NULL (a tag delete) */
+	const struct digest *digest;  /* may be NULL (not known) */
 	long long size;               /* < 0: not known */
 	const char *repository;       /* may be NULL (a blob gc removed) */
 	const char *tag;              /* may be NULL */

@@ -283,6 +283,11 @@ int manifest_push(const struct store *st, const char *name,
 		goto out;
 	if (catalog_add(st, name, e) < 0)
 		goto out;
+	if (o && o->applied) {
+		strlist_free(o->applied);
+		*o->applied = tags;
+		tags = (struct strlist)STRLIST_INIT;
+	}
 	r = 0;
 out:
 	strlist_free(&tags);
@@ -350,14 +355,16 @@ out:
 
 int manifest_delete(const struct store *st, const char *name,
 		    const struct manifest_ref *ref, const struct policy *pol,
-		    struct err *e)
+		    struct digest *removed, struct err *e)
 {
 	struct strlist tags = STRLIST_INIT, mine = STRLIST_INIT;
-	struct digest d;
+	struct digest d, was;
 	const char *rule;
 	size_t i;
 	int r = -1, found;
 
+	if (removed)
+		*removed = ref->is_digest ? ref->digest : (struct digest){ 0 };
 	if (!ref->is_digest) {
 		if ((rule = policy_immutable(pol, name, ref->tag))) {
 			found = store_tag_get(st, name, ref->tag, &d, e);
@@ -366,10 +373,12 @@ int manifest_delete(const struct store *st, const char *name,
 			if (found > 0)
 				return immutable_refusal(name, ref->tag, rule, &d, e);
 		}
-		found = store_tag_remove(st, name, ref->tag, e);
+		found = store_tag_take(st, name, ref->tag, &was, e);
 		if (found <= 0)
 			return found < 0 ? -1 :
 				err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
+		if (removed)
+			*removed = was;
 		return catalog_drop_if_empty(st, name, e);
 	}
 	found = store_link_exists(st, name, STORE_REVISION, &ref->digest, e);

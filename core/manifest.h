@@ -55,6 +55,9 @@ struct manifest_opts {
 	const char *const *tags;      /* more tags to apply (a digest
 				       * reference only: TAG_INVALID else) */
 	size_t ntags;
+	struct strlist *applied;      /* NULL, or (emptied first) gets the
+				       * tags a successful push applied,
+				       * each once, in request order */
 };
 
 /* media_type: the type the client declared, without parameters ("" when
@@ -84,10 +87,12 @@ int manifest_get(const struct store *st, const char *name,
  * every tag pointing at it, then the manifest from the repository (the
  * bytes stay for GC). ERR_MANIFEST_UNKNOWN when there is nothing to do.
  * ERR_DENIED, with nothing removed, for an immutable tag of pol or a
- * digest that one names. */
+ * digest that one names. removed (may be NULL) gets the manifest the
+ * deleted tag named, or the digest deleted; removed->alg is 0 when a
+ * removed tag's link could not be read. */
 int manifest_delete(const struct store *st, const char *name,
 		    const struct manifest_ref *ref, const struct policy *pol,
-		    struct err *e);
+		    struct digest *removed, struct err *e);
 /* A page of the repository's tags in strcmp order: up to n (all when n
  * < 0) after last (NULL: from the start); *more tells whether tags follow.
  * ERR_NAME_UNKNOWN when the repository does not exist. */

@@ -55,7 +55,8 @@ static int still_old(const char *gone, const struct digest *d, time_t before,
 /* Removes tags/<tag>; with d, only while it names d and is older than
  * before (see store.h). */
 static int tag_remove(const struct store *st, const char *name, const char *tag,
-		      const struct digest *d, time_t before, struct err *e)
+		      const struct digest *d, time_t before, struct digest *was,
+		      struct err *e)
 {
 	struct buf dir = BUF_INIT, gone = BUF_INIT, parent = BUF_INIT;
 	struct err ie = ERR_INIT;
@@ -101,6 +102,16 @@ static int tag_remove(const struct store *st, const char *name, const char *tag,
 		r = 0;
 		goto out;
 	}
+	if (was) {
+		struct buf link = BUF_INIT;
+		struct err le = ERR_INIT;
+
+		was->alg = 0;
+		if (buf_addf(&link, "%s/current/link", gone.s) == 0 &&
+		    store_link_read(link.s, was, &le) <= 0)
+			was->alg = 0;
+		buf_free(&link);
+	}
 	if (fs_fsync_dir(parent.s, e) < 0)
 		goto out;
 	/* The tag is gone once renamed; what is left is only space, and
@@ -117,14 +128,20 @@ out:
 int store_tag_remove(const struct store *st, const char *name, const char *tag,
 		     struct err *e)
 {
-	return tag_remove(st, name, tag, NULL, 0, e);
+	return tag_remove(st, name, tag, NULL, 0, NULL, e);
+}
+
+int store_tag_take(const struct store *st, const char *name, const char *tag,
+		   struct digest *was, struct err *e)
+{
+	return tag_remove(st, name, tag, NULL, 0, was, e);
 }
 
 int store_tag_remove_if(const struct store *st, const char *name,
 			const char *tag, const struct digest *d, time_t before,
 			struct err *e)
 {
-	return tag_remove(st, name, tag, d, before, e);
+	return tag_remove(st, name, tag, d, before, NULL, e);
 }
 
 int store_tag_time(const struct store *st, const char *name, const char *tag,

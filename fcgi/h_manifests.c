@@ -36,8 +36,8 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 			  const struct manifest_ref *ref)
 {
 	struct buf body = BUF_INIT;
-	struct strlist tags = STRLIST_INIT;
-	struct manifest_opts o = { a->cfg->policy, NULL, 0 };
+	struct strlist tags = STRLIST_INIT, applied = STRLIST_INIT;
+	struct manifest_opts o = { a->cfg->policy, NULL, 0, &applied };
 	struct manifest_info mi;
 	struct err e = ERR_INIT;
 	char ds[DIGEST_STR_MAX], mt[256];
@@ -78,25 +78,22 @@ static int manifest_put_h(struct app *a, struct http_req *r, const char *name,
 	digest_format(&mi.digest, ds);
 	http_header(r, "Location", "/v2/%s/manifests/%s", name, ds);
 	http_header(r, "Docker-Content-Digest", "%s", ds);
-	/* One OCI-Tag per tag the push applied; manifest_push applies all
-	 * or answers an error. One event per tag, or one without. */
+	/* One event per tag applied, or one without for a bare digest push;
+	 * the ?tag= ones (a digest reference) are answered in OCI-Tag. */
 	{
 		struct events_target t = { mi.media_type, &mi.digest, (long long)len,
-					   name, ref->is_digest ? NULL : ref->tag };
-		if (!tags.n)
+					   name, NULL };
+		if (!applied.n)
 			h_event(a, r, "push", &t);
-		for (i = 0; i < tags.n; i++) {
-			size_t j;
-			for (j = 0; j < i && strcmp(tags.items[j], tags.items[i]); j++)
-				;
-			if (j < i)
-				continue;
-			http_header(r, "OCI-Tag", "%s", tags.items[i]);
-			t.tag = tags.items[i];
+		for (i = 0; i < applied.n; i++) {
+			if (ref->is_digest)
+				http_header(r, "OCI-Tag", "%s", applied.items[i]);
+			t.tag = applied.items[i];
 			h_event(a, r, "push", &t);
 		}
 	}
 	strlist_free(&tags);
+	strlist_free(&applied);
 	if (mi.has_subject) {
 		digest_format(&mi.subject, ds);
 		http_header(r, "OCI-Subject", "%s", ds);
@@ -130,6 +127,26 @@ static int manifest_get_h(struct app *a, struct http_req *r, const char *name,
 	return rc;
 }
 
+/* The event names the manifest deleted: for a tag, the one it named. */
+static int manifest_delete_h(struct app *a, struct http_req *r, const char *name,
+			     const struct manifest_ref *ref)
+{
+	struct err e = ERR_INIT;
+	struct digest gone;
+
+	if (!a->cfg->delete_enabled)
+		return http_fail(r, ERR_UNSUPPORTED,
+				 "deletes are disabled (storage.delete.enabled)");
+	if (manifest_delete(&a->st, name, ref, a->cfg->policy, &gone, &e) < 0)
+		return http_error(r, &e);
+	{
+		struct events_target t = { NULL, gone.alg ? &gone : NULL, -1, name,
+					   ref->is_digest ? NULL : ref->tag };
+		h_event(a, r, "delete", &t);
+	}
+	return http_respond(r, 202, NULL, NULL, 0);
+}
+
 int h_manifest(struct app *a, struct http_req *r, const char *name,
 	       const char *refs)
 {
@@ -153,19 +170,8 @@ int h_manifest(struct app *a, struct http_req *r, const char *name,
 		return manifest_get_h(a, r, name, &ref);
 	if (!strcmp(r->method, "PUT"))
 		return manifest_put_h(a, r, name, &ref);
-	if (!strcmp(r->method, "DELETE")) {
-		if (!a->cfg->delete_enabled)
-			return http_fail(r, ERR_UNSUPPORTED,
-					 "deletes are disabled (storage.delete.enabled)");
-		if (manifest_delete(&a->st, name, &ref, a->cfg->policy, &e) < 0)
-			return http_error(r, &e);
-		{
-			struct events_target t = { NULL, ref.is_digest ? &ref.digest : NULL,
-						   -1, name, ref.is_digest ? NULL : ref.tag };
-			h_event(a, r, "delete", &t);
-		}
-		return http_respond(r, 202, NULL, NULL, 0);
-	}
+	if (!strcmp(r->method, "DELETE"))
+		return manifest_delete_h(a, r, name, &ref);
 	return http_route_fail(r, HTTP_NO_METHOD, "method not allowed on manifests");
 }
 

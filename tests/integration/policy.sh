@@ -218,6 +218,8 @@ eq "the multi-tag PUT: one push event per tag" \
 	"build-7 v2"
 eq "DELETE of prod/app:latest: a delete event" \
 	"$(evq '[.[] | select(.action=="delete" and .target.repository=="prod/app" and .target.tag=="latest")] | length')" 1
+eq "...naming the manifest the tag named (v1's, which the PUT moved it to)" \
+	"$(evq '[.[] | select(.action=="delete" and .target.repository=="prod/app" and .target.tag=="latest")][0].target.digest')" "$D1"
 eq "refused deletes left none" \
 	"$(evq '[.[] | select(.action=="delete" and .target.repository=="prod/app" and .target.tag=="v1")] | length')" 0
 eq "retention: one delete event per tag it removed, by berth gc --retention" \

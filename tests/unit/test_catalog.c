@@ -79,11 +79,11 @@ void test_catalog(void)
 
 	/* Deleting the last manifest unlists; a tag delete alone does not. */
 	CHECK(manifest_ref_parse("v1", &ref, &e) == 0);
-	CHECK(manifest_delete(&st, "a-b", &ref, NULL, &e) == 0);
+	CHECK(manifest_delete(&st, "a-b", &ref, NULL, NULL, &e) == 0);
 	CHECK(page(&st, NULL, 10, "a,a-b,a/b,a/b/c", 0));
 	digest_format(&d, ds);
 	CHECK(manifest_ref_parse(ds, &ref, &e) == 0);
-	CHECK(manifest_delete(&st, "a-b", &ref, NULL, &e) == 0);
+	CHECK(manifest_delete(&st, "a-b", &ref, NULL, NULL, &e) == 0);
 	CHECK(page(&st, NULL, 10, "a,a/b,a/b/c", 0));
 
 	/* A store without the index (registry:2's) gets it built once. */
@@ -118,7 +118,7 @@ void test_catalog(void)
 	json_decref(idx);
 	digest_format(&d2, ds);
 	CHECK(manifest_ref_parse(ds, &ref, &e) == 0);
-	CHECK(manifest_delete(&st, "r", &ref, NULL, &e) == 0);
+	CHECK(manifest_delete(&st, "r", &ref, NULL, NULL, &e) == 0);
 	CHECK(referrers_list(&st, "r", &d, NULL, &idx, &e) == 0);
 	CHECK(json_array_size(json_object_get(idx, "manifests")) == 1);
 	json_decref(idx);

@@ -44,11 +44,12 @@ static int fails(const char *yml, const char *line, const char *msg)
 
 /* An image whose config blob is the given bytes, so each text is another
  * manifest. */
-static int push(struct store *st, const struct policy *pol, const char *repo,
-		const char *ref_s, const char *conf, const char *const *tags,
-		size_t ntags, struct digest *out, struct err *e)
+static int push_ap(struct store *st, const struct policy *pol, const char *repo,
+		   const char *ref_s, const char *conf, const char *const *tags,
+		   size_t ntags, struct strlist *applied, struct digest *out,
+		   struct err *e)
 {
-	struct manifest_opts o = { pol, tags, ntags };
+	struct manifest_opts o = { pol, tags, ntags, applied };
 	struct manifest_ref ref;
 	struct manifest_info mi;
 	struct digest c;
@@ -80,6 +81,13 @@ static int push(struct store *st, const struct policy *pol, const char *repo,
 	return r;
 }
 
+static int push(struct store *st, const struct policy *pol, const char *repo,
+		const char *ref_s, const char *conf, const char *const *tags,
+		size_t ntags, struct digest *out, struct err *e)
+{
+	return push_ap(st, pol, repo, ref_s, conf, tags, ntags, NULL, out, e);
+}
+
 static int names(struct store *st, const char *repo, const char *tag,
 		 const struct digest *d)
 {
@@ -89,14 +97,20 @@ static int names(struct store *st, const char *repo, const char *tag,
 	return store_tag_get(st, repo, tag, &got, &e) > 0 && digest_equal(&got, d);
 }
 
-static int del(struct store *st, const struct policy *pol, const char *repo,
-	       const char *ref_s, struct err *e)
+static int del_was(struct store *st, const struct policy *pol, const char *repo,
+		   const char *ref_s, struct digest *removed, struct err *e)
 {
 	struct manifest_ref ref;
 
 	if (manifest_ref_parse(ref_s, &ref, e) < 0)
 		return -1;
-	return manifest_delete(st, repo, &ref, pol, e);
+	return manifest_delete(st, repo, &ref, pol, removed, e);
+}
+
+static int del(struct store *st, const struct policy *pol, const char *repo,
+	       const char *ref_s, struct err *e)
+{
+	return del_was(st, pol, repo, ref_s, NULL, e);
 }
 
 static const char conf[] =
@@ -197,6 +211,17 @@ static void test_policy_immutable(void)
 	CHECK(push(&st, pol, "prod/app", "sha256:", "three", two, 3, &d3, &e) == 0);
 	CHECK(names(&st, "prod/app", "v2", &d3) && names(&st, "prod/app", "latest", &d3));
 	CHECK(push(&st, pol, "prod/app", "sha256:", "three", two, 3, &d3, &e) == 0);
+	/* What a push applied, each tag once, for OCI-Tag and the events. */
+	{
+		struct strlist ap = STRLIST_INIT;
+		CHECK(push_ap(&st, pol, "prod/app", "sha256:", "three", two, 3, &ap, NULL, &e) == 0 &&
+		      ap.n == 2 && !strcmp(ap.items[0], "v2") && !strcmp(ap.items[1], "latest"));
+		CHECK(push_ap(&st, pol, "prod/app", "v1", "one", NULL, 0, &ap, NULL, &e) == 0 &&
+		      ap.n == 1 && !strcmp(ap.items[0], "v1"));
+		CHECK(push_ap(&st, pol, "prod/app", "sha256:", "one", NULL, 0, &ap, NULL, &e) == 0 &&
+		      ap.n == 0);
+		strlist_free(&ap);
+	}
 	/* One immutable tag of the set naming another manifest refuses the
 	 * whole push before anything is stored. */
 	{
@@ -225,7 +250,11 @@ static void test_policy_immutable(void)
 		CHECK(store_link_exists(&st, "prod/app", STORE_REVISION, &d3, &e) == 1);
 		/* A mutable tag still goes; an immutable tag that does not
 		 * exist is simply unknown. */
-		CHECK(del(&st, pol, "prod/app", "latest", &e) == 0);
+		{
+			struct digest was;
+			CHECK(del_was(&st, pol, "prod/app", "latest", &was, &e) == 0 &&
+			      digest_equal(&was, &d3));
+		}
 		CHECK(del(&st, pol, "prod/app", "v9", &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
 		/* The manifest of no immutable tag deletes as before. */
 		digest_format(&d2, ds);

@@ -295,17 +295,17 @@ void test_manifest(void)
 	CHECK(manifest_ref_parse("foreign2", &ref, &e) == 0);
 	CHECK(manifest_put(&st, "img", &ref, MT_DOCKER_MANIFEST, m.s, m.len, &mi, &e) == 0);
 	CHECK(manifest_ref_parse("foreign", &ref, &e) == 0);
-	CHECK(manifest_delete(&st, "img", &ref, NULL, &e) == 0);
+	CHECK(manifest_delete(&st, "img", &ref, NULL, NULL, &e) == 0);
 	CHECK(manifest_get(&st, "img", &ref, NULL, &mi2, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
-	CHECK(manifest_delete(&st, "img", &ref, NULL, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
+	CHECK(manifest_delete(&st, "img", &ref, NULL, NULL, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
 	CHECK(manifest_ref_parse("foreign2", &ref, &e) == 0);
 	CHECK(manifest_get(&st, "img", &ref, NULL, &mi2, &e) == 0);
 	CHECK(manifest_ref_parse("again", &ref, &e) == 0);
 	CHECK(manifest_put(&st, "img", &ref, MT_DOCKER_MANIFEST, m.s, m.len, &mi, &e) == 0);
 	CHECK(manifest_ref_parse(ms, &ref, &e) == 0);
-	CHECK(manifest_delete(&st, "img", &ref, NULL, &e) == 0);
+	CHECK(manifest_delete(&st, "img", &ref, NULL, NULL, &e) == 0);
 	CHECK(manifest_get(&st, "img", &ref, NULL, &mi2, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
-	CHECK(manifest_delete(&st, "img", &ref, NULL, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
+	CHECK(manifest_delete(&st, "img", &ref, NULL, NULL, &e) < 0 && e.code == ERR_MANIFEST_UNKNOWN);
 	{
 		struct strlist tags = { 0 };
 		size_t i;
