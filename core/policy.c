@@ -224,10 +224,24 @@ static int parse_retention_rule(struct parse *x, yaml_node_t *map)
 	return 0;
 }
 
+/* The three rule lists (immutable, retention rules, quota) are each a
+ * sequence of mappings, one rule per item, parsed by rule(). */
+static int each_rule(struct parse *x, yaml_node_t *v, const char *where,
+		     const char *noun, int (*rule)(struct parse *, yaml_node_t *))
+{
+	yaml_node_item_t *it;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(x, v, "%s: expected a list of %s", where, noun);
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
+		if (rule(x, ynode_get(x->doc, *it)) < 0)
+			return -1;
+	return 0;
+}
+
 static int parse_retention(struct parse *x, yaml_node_t *n)
 {
 	yaml_node_pair_t *pr;
-	yaml_node_item_t *it;
 	int seen_rules = 0, seen_interval = 0;
 
 	if (n->type != YAML_MAPPING_NODE)
@@ -240,12 +254,9 @@ static int parse_retention(struct parse *x, yaml_node_t *n)
 			if (positive_duration(x, v, key, &x->p->ret_interval) < 0)
 				return -1;
 		} else if (key && !strcmp(key, "rules") && !seen_rules++) {
-			if (v->type != YAML_SEQUENCE_NODE)
-				return fail(x, v, "retention: rules: expected a list of rules");
-			for (it = v->data.sequence.items.start;
-			     it < v->data.sequence.items.top; it++)
-				if (parse_retention_rule(x, ynode_get(x->doc, *it)) < 0)
-					return -1;
+			if (each_rule(x, v, "retention: rules", "rules",
+				      parse_retention_rule) < 0)
+				return -1;
 		} else {
 			return fail(x, k, "retention: unknown or repeated key %s "
 				    "(rules, interval)", key ? key : "");
@@ -357,7 +368,6 @@ int policy_parse(yaml_document_t *doc, yaml_node_t *n, const char *file,
 {
 	struct parse x = { doc, file, NULL, warnings, e };
 	yaml_node_pair_t *pr;
-	yaml_node_item_t *it;
 	int seen_imm = 0, seen_ret = 0, seen_quota = 0;
 
 	*out = NULL;
@@ -376,28 +386,16 @@ int policy_parse(yaml_document_t *doc, yaml_node_t *n, const char *file,
 				err_sys(e, "out of memory");
 				goto bad;
 			}
-		} else if (key && !strcmp(key, "immutable") && !seen_imm) {
-			seen_imm = 1;
-			if (v->type != YAML_SEQUENCE_NODE) {
-				fail(&x, v, "immutable: expected a list of entries");
+		} else if (key && !strcmp(key, "immutable") && !seen_imm++) {
+			if (each_rule(&x, v, "immutable", "entries",
+				      parse_immutable_rule) < 0)
 				goto bad;
-			}
-			for (it = v->data.sequence.items.start;
-			     it < v->data.sequence.items.top; it++)
-				if (parse_immutable_rule(&x, ynode_get(doc, *it)) < 0)
-					goto bad;
 		} else if (key && !strcmp(key, "retention") && !seen_ret++) {
 			if (parse_retention(&x, v) < 0)
 				goto bad;
 		} else if (key && !strcmp(key, "quota") && !seen_quota++) {
-			if (v->type != YAML_SEQUENCE_NODE) {
-				fail(&x, v, "quota: expected a list of rules");
+			if (each_rule(&x, v, "quota", "rules", parse_quota_rule) < 0)
 				goto bad;
-			}
-			for (it = v->data.sequence.items.start;
-			     it < v->data.sequence.items.top; it++)
-				if (parse_quota_rule(&x, ynode_get(doc, *it)) < 0)
-					goto bad;
 		} else {
 			fail(&x, k, "unknown or repeated key %s (immutable, retention, "
 			     "quota, repository)", key ? key : "");
