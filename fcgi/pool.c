@@ -479,24 +479,37 @@ static int purge_due(struct app *a)
 	       timer_due(a, "purge", a->cfg->purge_interval, gc_purge_due, &looked);
 }
 
+/* What the timed jobs share: one gc_run() in this detached child, its
+ * failure logged as "<what>: failed: …", what it removed counted in the
+ * metrics. 0 when it ran to the end. */
+static int maint_gc(struct app *a, const char *what, const struct gc_opts *o,
+		    struct gc_stats *s)
+{
+	struct err e = ERR_INIT;
+
+	count_open(a, what);
+	if (gc_run(&a->st, o, s, &e) < 0) {
+		log_line("%s: failed: %s %s", what, e.msg, e.detail);
+		return -1;
+	}
+	if (!o->dry_run)
+		metrics_gc(1, s->blobs, s->manifests, s->uploads, s->bytes);
+	return 0;
+}
+
 /* storage.maintenance.uploadpurging, as registry:2 does it: on every
  * interval, in a child so no request and no supervisor waits for it. */
 static void purge_work(struct app *a)
 {
 	struct gc_opts o = { 0 };
 	struct gc_stats s;
-	struct err e = ERR_INIT;
 
 	o.purge_uploads = 1;
 	o.dry_run = a->cfg->purge_dryrun;
 	o.upload_age = a->cfg->purge_age;
 	o.say = log_purge;
 	o.ctx = o.dry_run ? "would remove " : "removed ";
-	count_open(a, "purge");
-	if (gc_run(&a->st, &o, &s, &e) < 0)
-		log_line("purge: failed: %s %s", e.msg, e.detail);
-	else if (!o.dry_run)
-		metrics_gc(1, s.blobs, s.manifests, s.uploads, s.bytes);
+	maint_gc(a, "purge", &o, &s);
 	metrics_close();
 }
 
@@ -530,15 +543,11 @@ static void retention_work(struct app *a)
 	o.ctx = "removed ";
 	o.events = a->ev;
 	o.actor = "berth retention";
-	count_open(a, "retention");
-	if (gc_run(&a->st, &o, &s, &e) < 0) {
-		log_line("retention: stopped: %s %s", e.msg, e.detail);
-	} else {
+	if (maint_gc(a, "retention", &o, &s) == 0) {
 		log_line("retention: removed %ld tags, %ld manifests, %ld blobs "
 			 "(%lld bytes)", s.tags, s.manifests, s.blobs, s.bytes);
 		if (quota_recount(&a->st, a->cfg->policy, log_retention, "", &e) < 0)
 			log_line("retention: quota recount stopped: %s %s", e.msg, e.detail);
-		metrics_gc(1, s.blobs, s.manifests, s.uploads, s.bytes);
 	}
 	metrics_close();
 }
