@@ -24,6 +24,19 @@ const char *t_tmpdir(void)
 	return path;
 }
 
+const char *t_config_file(const char *text)
+{
+	static char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/config.yml", t_tmpdir());
+	if (!(f = fopen(path, "w")) || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+	return path;
+}
+
 static void cleanup(void)
 {
 	struct err e = ERR_INIT;

@@ -17,6 +17,9 @@ extern int t_passed, t_failed;
 
 /* A fresh empty directory under /tmp for a test's store. */
 const char *t_tmpdir(void);
+/* text written to config.yml in a fresh t_tmpdir(); its path (valid
+ * until the next call). */
+const char *t_config_file(const char *text);
 
 void test_name(void);
 void test_digest(void);

@@ -8,16 +8,10 @@
 
 static int load(const char *yml, struct config *c, struct err *e)
 {
-	static char path[128];
 	struct buf w = BUF_INIT;
-	FILE *f;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/config.yml", t_tmpdir());
-	f = fopen(path, "w");
-	fputs(yml, f);
-	fclose(f);
-	r = config_load(path, NULL, c, &w, e);
+	r = config_load(t_config_file(yml), NULL, c, &w, e);
 	buf_free(&w);
 	return r;
 }

@@ -4,22 +4,10 @@
 #include "t.h"
 #include "../../core/config.h"
 
-static const char *write_tmp(const char *text)
-{
-	static char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/config.yml", t_tmpdir());
-	f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
-
 static int load(const char *text, char *const *env, struct config *c,
 		struct buf *warn, struct err *e)
 {
-	return config_load(text ? write_tmp(text) : NULL, env, c, warn, e);
+	return config_load(text ? t_config_file(text) : NULL, env, c, warn, e);
 }
 
 void test_config(void)

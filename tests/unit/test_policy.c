@@ -18,15 +18,8 @@
 
 static int load(const char *yml, struct config *c, struct buf *w, struct err *e)
 {
-	static char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/config.yml", t_tmpdir());
-	f = fopen(path, "w");
-	fputs(yml, f);
-	fclose(f);
 	buf_reset(w);
-	return config_load(path, NULL, c, w, e);
+	return config_load(t_config_file(yml), NULL, c, w, e);
 }
 
 static int fails(const char *yml, const char *line, const char *msg)
