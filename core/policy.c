@@ -104,6 +104,20 @@ static int patterns(struct parse *x, yaml_node_t *v, const char *key,
 	return 0;
 }
 
+/* arr (n rules of size bytes) grown by one zeroed rule at its end; NULL,
+ * arr untouched, when memory runs out (x->e says so). */
+static void *add_rule(struct parse *x, void *arr, size_t n, size_t size)
+{
+	char *a = realloc(arr, (n + 1) * size);
+
+	if (!a) {
+		err_sys(x->e, "out of memory");
+		return NULL;
+	}
+	memset(a + n * size, 0, size);
+	return a;
+}
+
 static int describe(struct parse *x, struct immutable *r, size_t num)
 {
 	struct buf d = BUF_INIT;
@@ -132,12 +146,10 @@ static int parse_immutable_rule(struct parse *x, yaml_node_t *map)
 	if (map->type != YAML_MAPPING_NODE)
 		return fail(x, map, "immutable: each entry is a mapping with "
 			    "repositories and tags");
-	arr = realloc(x->p->imm, (x->p->nimm + 1) * sizeof(*arr));
-	if (!arr)
-		return err_sys(x->e, "out of memory");
+	if (!(arr = add_rule(x, x->p->imm, x->p->nimm, sizeof(*arr))))
+		return -1;
 	x->p->imm = arr;
 	r = &arr[x->p->nimm++];
-	memset(r, 0, sizeof(*r));
 	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = ynode_get(x->doc, pr->key), *v = ynode_get(x->doc, pr->value);
 		const char *key = ynode_scalar(k);
@@ -177,12 +189,10 @@ static int parse_retention_rule(struct parse *x, yaml_node_t *map)
 	if (map->type != YAML_MAPPING_NODE)
 		return fail(x, map, "retention: each rule is a mapping with "
 			    "repositories and what to keep or remove");
-	arr = realloc(x->p->ret, (x->p->nret + 1) * sizeof(*arr));
-	if (!arr)
-		return err_sys(x->e, "out of memory");
+	if (!(arr = add_rule(x, x->p->ret, x->p->nret, sizeof(*arr))))
+		return -1;
 	x->p->ret = arr;
 	r = &arr[x->p->nret++];
-	memset(r, 0, sizeof(*r));
 	r->pub.keep_newest = -1;
 	r->pub.older_than = -1;
 	r->pub.untagged_older_than = -1;
@@ -335,12 +345,10 @@ static int parse_quota_rule(struct parse *x, yaml_node_t *map)
 
 	if (map->type != YAML_MAPPING_NODE)
 		return fail(x, map, "quota: each rule is a mapping with repositories and limit");
-	arr = realloc(x->p->quo, (x->p->nquo + 1) * sizeof(*arr));
-	if (!arr)
-		return err_sys(x->e, "out of memory");
+	if (!(arr = add_rule(x, x->p->quo, x->p->nquo, sizeof(*arr))))
+		return -1;
 	x->p->quo = arr;
 	q = &arr[x->p->nquo++];
-	memset(q, 0, sizeof(*q));
 	q->pub.num = x->p->nquo;
 	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = ynode_get(x->doc, pr->key), *v = ynode_get(x->doc, pr->value);
