@@ -169,7 +169,7 @@ static int check_tag(void *ctx, const char *repo, const char *tag,
 		say(c, "tag %s:%s has no current link", repo, tag);
 		c->s->problems++;
 		if (c->repair)
-			repaired(c, store_tag_remove(c->st, repo, tag, c->e) < 0 ? -1 : 0,
+			repaired(c, store_tag_remove(c->st, repo, tag, NULL, c->e) < 0 ? -1 : 0,
 				 "removed the tag");
 		return 0;
 	}
@@ -185,7 +185,7 @@ static int check_tag(void *ctx, const char *repo, const char *tag,
 		say(c, "tag %s:%s points at a missing blob %s", repo, tag, ds);
 		c->s->problems++;
 		if (c->repair)
-			repaired(c, store_tag_remove(c->st, repo, tag, c->e) < 0 ? -1 : 0,
+			repaired(c, store_tag_remove(c->st, repo, tag, NULL, c->e) < 0 ? -1 : 0,
 				 "removed the tag");
 		return 0;
 	}

@@ -373,7 +373,7 @@ int manifest_delete(const struct store *st, const char *name,
 			if (found > 0)
 				return immutable_refusal(name, ref->tag, rule, &d, e);
 		}
-		found = store_tag_take(st, name, ref->tag, &was, e);
+		found = store_tag_remove(st, name, ref->tag, &was, e);
 		if (found <= 0)
 			return found < 0 ? -1 :
 				err_set(e, ERR_MANIFEST_UNKNOWN, "manifest unknown");
@@ -408,7 +408,7 @@ int manifest_delete(const struct store *st, const char *name,
 		}
 	}
 	for (i = 0; i < mine.n; i++)
-		if (store_tag_remove(st, name, mine.items[i], e) < 0)
+		if (store_tag_remove(st, name, mine.items[i], NULL, e) < 0)
 			goto out;
 	if (referrers_remove_of(st, name, &ref->digest, e) < 0)
 		goto out;

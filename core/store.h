@@ -175,16 +175,12 @@ int store_tag_set(const struct store *st, const char *name, const char *tag,
 int store_tag_set_new(const struct store *st, const char *name,
 		      const char *tag, const struct digest *d, struct err *e);
 /* Removes a tag: its directory is renamed away first (one atomic step
- * that readers see), then deleted. 1, 0 absent, -1. */
+ * that readers see), then deleted. 1, 0 absent, -1. was (may be NULL)
+ * gets what the tag named when it went, read once it is moved aside
+ * where no push reaches it; was->alg is 0 when that link could not be
+ * read (the tag is removed all the same). */
 int store_tag_remove(const struct store *st, const char *name, const char *tag,
-		     struct err *e);
-/* store_tag_remove() that also says what the tag named when it went:
- * *was is read from the tag once moved aside, where no push reaches it,
- * so it is the manifest the tag named last. was->alg is 0 when that link
- * could not be read (the tag is removed all the same, as
- * store_tag_remove() does). */
-int store_tag_take(const struct store *st, const char *name, const char *tag,
-		   struct digest *was, struct err *e);
+		     struct digest *was, struct err *e);
 /* Removes the tag only if, once moved aside (where no writer reaches
  * it), it still names d and was last written before `before`; else it is
  * put back, unless a push has made the tag anew meanwhile. 1 removed, 0

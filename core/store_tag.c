@@ -126,13 +126,7 @@ out:
 }
 
 int store_tag_remove(const struct store *st, const char *name, const char *tag,
-		     struct err *e)
-{
-	return tag_remove(st, name, tag, NULL, 0, NULL, e);
-}
-
-int store_tag_take(const struct store *st, const char *name, const char *tag,
-		   struct digest *was, struct err *e)
+		     struct digest *was, struct err *e)
 {
 	return tag_remove(st, name, tag, NULL, 0, was, e);
 }

@@ -233,7 +233,7 @@ void test_tags_page(void)
 	/* The snapshot is Berth's own file, outside registry:2's tree. */
 	snprintf(dir, sizeof(dir), "%s/docker/registry/v2/_berth/tags/a+b", root);
 	CHECK(access(dir, R_OK) == 0);
-	CHECK(store_tag_remove(&st, "a/b", "t11", &e) == 1);
+	CHECK(store_tag_remove(&st, "a/b", "t11", NULL, &e) == 1);
 	CHECK(store_tags_page(&st, "a/b", "t10", 2, &l, &more, &e) == 1);
 	CHECK(l.n == 2 && !strcmp(l.items[0], "t12") && more);
 	strlist_free(&l);
