@@ -454,13 +454,8 @@ int upload_cancel(struct upload *u, struct err *e)
 	return fs_remove_tree(u->dir.s, e);
 }
 
-int upload_commit(struct upload *u, const struct digest *want, struct err *e)
-{
-	return upload_commit_quota(u, want, NULL, e);
-}
-
-int upload_commit_quota(struct upload *u, const struct digest *want,
-			const struct policy *pol, struct err *e)
+int upload_commit(struct upload *u, const struct digest *want,
+		  const struct policy *pol, struct err *e)
 {
 	struct digest got;
 	struct err ignore = ERR_INIT;

@@ -54,15 +54,14 @@ int upload_append(struct upload *u, upload_read_fn rd, void *ctx,
 		  long long expect, struct err *e);
 /* Makes what was appended durable and resumable by another worker. */
 int upload_save(struct upload *u, struct err *e);
-/* Checks the data against want; when it matches, the blob enters the
+/* Checks the data against want; when it matches, the blob is charged to
+ * pol's quota of the repository (quota.h; pol may be NULL), enters the
  * store, is linked into the repository and the session is removed. On a
  * mismatch (ERR_DIGEST_INVALID) the session is removed and nothing enters
- * the store. */
-int upload_commit(struct upload *u, const struct digest *want, struct err *e);
-/* The same, charging the blob to pol's quota of the repository first
- * (quota.h): ERR_DENIED, nothing stored, when it does not fit. */
-int upload_commit_quota(struct upload *u, const struct digest *want,
-			const struct policy *pol, struct err *e);
+ * the store; when the blob does not fit the quota, ERR_DENIED and nothing
+ * is stored. */
+int upload_commit(struct upload *u, const struct digest *want,
+		  const struct policy *pol, struct err *e);
 /* Removes the session. */
 int upload_cancel(struct upload *u, struct err *e);
 

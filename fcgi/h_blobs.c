@@ -195,7 +195,7 @@ static int finish(struct app *a, struct http_req *r, const char *name, struct up
 	int rc;
 
 	if (upload_append(u, http_read_body, r, r->content_length, &e) < 0 ||
-	    upload_commit_quota(u, d, a->cfg->policy, &e) < 0) {
+	    upload_commit(u, d, a->cfg->policy, &e) < 0) {
 		if (own_session)
 			upload_cancel(u, &ce);
 		rc = http_error(r, &e);

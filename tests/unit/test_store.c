@@ -139,7 +139,7 @@ void test_upload(void)
 	CHECK(upload_append(u, mem_read, &m, (long long)(sizeof(data) - 1000000), &e) == 0);
 	bad = d;
 	bad.hex[0] = bad.hex[0] == 'a' ? 'b' : 'a';
-	CHECK(upload_commit(u, &bad, &e) < 0 && e.code == ERR_DIGEST_INVALID);
+	CHECK(upload_commit(u, &bad, NULL, &e) < 0 && e.code == ERR_DIGEST_INVALID);
 	CHECK(store_link_exists(&st, "r", STORE_LAYER, &bad, &e) == 0);
 	upload_close(u);
 	/* The failed session is gone. */
@@ -149,7 +149,7 @@ void test_upload(void)
 	CHECK(upload_start(&st, "r", DIGEST_SHA512, &u, &e) == 0);
 	m = (struct mem){ data, sizeof(data), 0 };
 	CHECK(upload_append(u, mem_read, &m, -1, &e) == 0);
-	CHECK(upload_commit(u, &d, &e) == 0);
+	CHECK(upload_commit(u, &d, NULL, &e) == 0);
 	upload_close(u);
 	CHECK(store_link_exists(&st, "r", STORE_LAYER, &d, &e) == 1);
 
@@ -159,7 +159,7 @@ void test_upload(void)
 	m = (struct mem){ data, 100, 0 };
 	CHECK(upload_append(u, mem_read, &m, -1, &e) == 0);
 	CHECK(upload_save(u, &e) == 0);
-	CHECK(upload_commit(u, &bad, &e) == 0);
+	CHECK(upload_commit(u, &bad, NULL, &e) == 0);
 	upload_close(u);
 	CHECK(store_link_exists(&st, "r", STORE_LAYER, &bad, &e) == 1);
 
