@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
+#include "buf.h"
 #include "fsutil.h"
 #include "banned.h"
 
@@ -469,4 +471,26 @@ void events_cursor_free(struct events_cursor *cur)
 	free(cur->seen);
 	cur->seen = NULL;
 	cur->n = 0;
+}
+
+static void say_line(void (*say)(void *, const char *), void *ctx,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say_line(void (*say)(void *, const char *), void *ctx,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vsay(say, ctx, fmt, ap);
+	va_end(ap);
+}
+
+void events_removal(struct events *ev, const struct events_target *t,
+		    const char *actor, void (*say)(void *ctx, const char *line),
+		    void *ctx)
+{
+	struct err e = ERR_INIT;
+
+	if (ev && events_emit(ev, "delete", t, NULL, actor, &e) < 0)
+		say_line(say, ctx, "(event not recorded: %s %s)", e.msg, e.detail);
 }

@@ -60,6 +60,13 @@ int events_pulls(const struct events *ev);
 int events_emit(struct events *ev, const char *action,
 		const struct events_target *t, const struct events_request *rq,
 		const char *actor, struct err *e);
+/* The "delete" event of what gc or retention removed (no request). One
+ * that cannot be written is handed to say (may be NULL) as a line, and
+ * the caller goes on: what it records has happened already. ev NULL:
+ * nothing. */
+void events_removal(struct events *ev, const struct events_target *t,
+		    const char *actor, void (*say)(void *ctx, const char *line),
+		    void *ctx);
 
 /* The directory events are written to (dir is reset first). */
 int events_dir(const struct store *st, const struct config *c,

@@ -142,12 +142,9 @@ static void removed(struct run *g, const char *repo, const struct digest *d,
 		    long long size)
 {
 	struct events_target t = { NULL, d, size, repo, NULL };
-	struct err ee = ERR_INIT;
 
-	if (g->o->dry_run || !g->o->events)
-		return;
-	if (events_emit(g->o->events, "delete", &t, NULL, g->o->actor, &ee) < 0)
-		say(g, "(event not recorded: %s %s)", ee.msg, ee.detail);
+	if (!g->o->dry_run)
+		events_removal(g->o->events, &t, g->o->actor, g->o->say, g->o->ctx);
 }
 
 static int mark_digest(struct run *g, const struct digest *d)
