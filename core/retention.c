@@ -129,7 +129,7 @@ static int repo_tags(const struct store *st, const struct retention_opts *o,
 			continue;
 		if (rule->older_than >= 0 && !old)
 			continue;
-		if ((rule->keep_newest < 0 && rule->older_than < 0) || age <= o->grace)
+		if (age <= o->grace)
 			continue;
 		if (o->dry_run) {
 			gone = 1;
@@ -143,16 +143,9 @@ static int repo_tags(const struct store *st, const struct retention_opts *o,
 		if (!gone)
 			continue;
 		say(o, repo, t, rule, beyond, old);
-		if (!o->dry_run && o->events) {
+		if (!o->dry_run) {
 			struct events_target et = { NULL, &t->d, -1, repo, t->tag };
-			struct err ee = ERR_INIT;
-			if (events_emit(o->events, "delete", &et, NULL, o->actor, &ee) < 0 &&
-			    o->say) {
-				char m[1600];
-				snprintf(m, sizeof(m), "(event not recorded: %.300s %.1200s)",
-					 ee.msg, ee.detail);
-				o->say(o->ctx, m);
-			}
+			events_removal(o->events, &et, o->actor, o->say, o->ctx);
 		}
 		(*count)++;
 		if (o->removed && o->removed(o->removed_ctx, repo, t->tag, &t->d) < 0)
@@ -174,7 +167,10 @@ int retention_tags(const struct store *st, const struct retention_opts *o,
 	*count = 0;
 	for (i = 0; i < repos->n; i++) {
 		rule = policy_retention(o->policy, repos->items[i]);
-		if (rule && repo_tags(st, o, repos->items[i], rule, count, e) < 0)
+		/* A rule only about untagged manifests (gc's own) reads no tag. */
+		if (!rule || (rule->keep_newest < 0 && rule->older_than < 0))
+			continue;
+		if (repo_tags(st, o, repos->items[i], rule, count, e) < 0)
 			return -1;
 	}
 	return 0;
