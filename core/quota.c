@@ -178,16 +178,6 @@ static int count_repo(void *ctx, const char *name)
 	return 0;
 }
 
-static int by_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int in_sorted(const struct strlist *l, const char *s)
-{
-	return l->n && bsearch(&s, l->items, l->n, sizeof(char *), by_str) != NULL;
-}
-
 /* The size a marker holds (what it was charged), -1 unreadable. */
 static long long marker_size(const char *dir, const char *name)
 {
@@ -241,7 +231,7 @@ static int recount_rule(const struct store *st, const struct policy *pol,
 	 * recent enough that their link may have come after the walk. */
 	for (i = 0; i < have.n; i++) {
 		struct timespec mt;
-		if (in_sorted(&c.blobs, have.items[i]))
+		if (strlist_has_sorted(&c.blobs, have.items[i]))
 			continue;
 		buf_reset(&p);
 		if (buf_addf(&p, "%s/%s", bdir.s, have.items[i]) < 0) {
@@ -283,7 +273,7 @@ static int recount_rule(const struct store *st, const struct policy *pol,
 		}
 		r = -1;
 		total += (long long)size;
-		if (!in_sorted(&have, c.blobs.items[i]) &&
+		if (!strlist_has_sorted(&have, c.blobs.items[i]) &&
 		    write_marker(bdir.s, c.blobs.items[i], (long long)size, FS_CACHE, e) < 0)
 			goto out;
 	}

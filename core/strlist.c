@@ -60,3 +60,8 @@ void strlist_sort(struct strlist *l)
 	if (l->n > 1)
 		qsort(l->items, l->n, sizeof(char *), cmp_str);
 }
+
+int strlist_has_sorted(const struct strlist *l, const char *s)
+{
+	return l->n && bsearch(&s, l->items, l->n, sizeof(char *), cmp_str) != NULL;
+}

@@ -27,5 +27,7 @@ int strlist_addn(struct strlist *l, const char *s, size_t n);
 void strlist_truncate(struct strlist *l, size_t n);
 /* strcmp order. */
 void strlist_sort(struct strlist *l);
+/* Whether s is in l, which strlist_sort() has sorted. */
+int strlist_has_sorted(const struct strlist *l, const char *s);
 
 #endif
