@@ -253,6 +253,7 @@ static int recount_rule(const struct store *st, const struct policy *pol,
 		struct err pe = ERR_INIT;
 		off_t size;
 		char *dash;
+		int found;
 
 		if (i && !strcmp(c.blobs.items[i], c.blobs.items[i - 1]))
 			continue;
@@ -262,16 +263,13 @@ static int recount_rule(const struct store *st, const struct policy *pol,
 		*dash = ':';
 		if (digest_parse(ds, &d, &pe) < 0)
 			continue;
-		r = store_blob_stat(st, &d, &size, e);
-		if (r < 0)
+		found = store_blob_stat(st, &d, &size, e);
+		if (found < 0)
 			goto out;
 		/* A link to a blob that is gone links nothing (gc removes
 		 * the link, fsck reports it). */
-		if (r == 0) {
-			r = -1;
+		if (found == 0)
 			continue;
-		}
-		r = -1;
 		total += (long long)size;
 		if (!strlist_has_sorted(&have, c.blobs.items[i]) &&
 		    write_marker(bdir.s, c.blobs.items[i], (long long)size, FS_CACHE, e) < 0)
@@ -322,7 +320,7 @@ int quota_recount(const struct store *st, const struct policy *pol,
 int quota_usage(const struct store *st, const struct policy_quota *q,
 		long long *used, struct err *e)
 {
-	struct buf dir = BUF_INIT, p = BUF_INIT;
+	struct buf p = BUF_INIT;
 	int fd, r = -1;
 
 	*used = 0;
@@ -336,7 +334,6 @@ int quota_usage(const struct store *st, const struct policy_quota *q,
 	r = read_usage(fd, used, e);
 	close(fd);
 out:
-	buf_free(&dir);
 	buf_free(&p);
 	return r;
 }
