@@ -102,7 +102,7 @@ struct run {
 	time_t now;
 	struct set marked;   /* blob digests in use */
 	struct set kept;     /* "repo@digest" of kept manifests */
-	struct set untagged; /* "repo:tag" retention removed (or would) */
+	struct set dropped;  /* "repo:tag" retention removed (or would) */
 	struct strlist repos;
 	const char *repo;    /* of the iteration under way */
 	double age;          /* its untagged manifests go past this; < 0 never */
@@ -235,28 +235,36 @@ static int mark_repo(void *ctx, const char *repo)
 	return strlist_add(&g->repos, repo) < 0 ? err_sys(g->e, "out of memory") : 0;
 }
 
+/* g->dropped: whether it holds repo:tag (1, 0), or, with add, 0 once it
+ * does; -1 out of memory. */
+static int dropped(struct run *g, const char *repo, const char *tag, int add)
+{
+	struct buf key = BUF_INIT;
+	int r;
+
+	if (buf_addf(&key, "%s:%s", repo, tag) < 0)
+		r = -1;
+	else if (add)
+		r = set_add(&g->dropped, key.s) < 0 ? -1 : 0;
+	else
+		r = set_has(&g->dropped, key.s);
+	buf_free(&key);
+	return r < 0 ? err_sys(g->e, "out of memory") : r;
+}
+
 static int mark_tag(void *ctx, const char *repo, const char *tag,
 		    const struct digest *d)
 {
 	struct run *g = ctx;
-	struct buf key = BUF_INIT;
-	int gone;
+	int gone = 0;
 
 	if (!d)
 		return 0;
 	/* A tag retention removed keeps nothing, in a dry run too, so that
 	 * the run reports what a real one would remove after it. */
-	if (g->untagged.n) {
-		if (buf_addf(&key, "%s:%s", repo, tag) < 0) {
-			buf_free(&key);
-			return err_sys(g->e, "out of memory");
-		}
-		gone = set_has(&g->untagged, key.s);
-		buf_free(&key);
-		if (gone)
-			return 0;
-	}
-	return keep_manifest(g, repo, d);
+	if (g->dropped.n && (gone = dropped(g, repo, tag, 0)) < 0)
+		return -1;
+	return gone ? 0 : keep_manifest(g, repo, d);
 }
 
 static int mark_revision(void *ctx, const char *repo, enum store_link_kind kind,
@@ -286,18 +294,8 @@ static int mark_fail(void *ctx, const struct err *e)
 static int retention_removed(void *ctx, const char *repo, const char *tag,
 			     const struct digest *d)
 {
-	struct run *g = ctx;
-	struct buf key = BUF_INIT;
-	int r;
-
 	(void)d;
-	if (buf_addf(&key, "%s:%s", repo, tag) < 0) {
-		buf_free(&key);
-		return err_sys(g->e, "out of memory");
-	}
-	r = set_add(&g->untagged, key.s);
-	buf_free(&key);
-	return r < 0 ? err_sys(g->e, "out of memory") : 0;
+	return dropped(ctx, repo, tag, 1);
 }
 
 static int collect_repo(void *ctx, const char *name)
@@ -307,7 +305,9 @@ static int collect_repo(void *ctx, const char *name)
 	return strlist_add(l, name) < 0 ? -1 : 0;
 }
 
-/* policy.retention's tags, before the mark sees them. */
+/* policy.retention's tags, before the mark sees them. Its own listing of
+ * the repositories: the mark's walk must see the store as it is then, a
+ * repository made meanwhile included. */
 static int retention(struct run *g)
 {
 	struct retention_opts ro = { 0 };
@@ -510,7 +510,7 @@ int gc_run(const struct store *st, const struct gc_opts *o,
 out:
 	set_free(&g.marked);
 	set_free(&g.kept);
-	set_free(&g.untagged);
+	set_free(&g.dropped);
 	strlist_free(&g.repos);
 	return r;
 }
