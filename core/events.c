@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 
 #include "buf.h"
 #include "fsutil.h"
+#include "uuid.h"
 #include "banned.h"
 
 struct events {
@@ -103,19 +103,6 @@ int events_pulls(const struct events *ev)
 	return ev && ev->pulls;
 }
 
-static void uuid(char out[37])
-{
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		memset(b, 0, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-		 b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 /* RFC 3339 in UTC with nanoseconds: fixed width, so timestamps sort as
  * strings. */
 static void stamp(char out[40])
@@ -135,19 +122,23 @@ static int set_str(json_t *o, const char *k, const char *v)
 	return v ? json_object_set_new(o, k, json_string(v)) : 0;
 }
 
+/* The event's JSON, or NULL with e set. */
 static char *build_line(const char *action, const struct events_target *t,
 			const struct events_request *rq, const char *actor,
-			const char *host)
+			const char *host, struct err *e)
 {
-	char id[37], ts[40], ds[DIGEST_STR_MAX];
+	char id[UUID_LEN + 1], ts[40], ds[DIGEST_STR_MAX];
 	json_t *ev = json_object(), *tg = json_object(), *req = json_object(),
 	       *ac = json_object(), *src = json_object();
 	char *s = NULL;
 	int r = 0;
 
-	if (!ev || !tg || !req || !ac || !src)
+	if (!ev || !tg || !req || !ac || !src) {
+		err_sys(e, "out of memory");
 		goto out;
-	uuid(id);
+	}
+	if (uuid_new(id, e) < 0)
+		goto out;
 	stamp(ts);
 	r |= set_str(ev, "id", id);
 	r |= set_str(ev, "timestamp", ts);
@@ -178,6 +169,8 @@ static char *build_line(const char *action, const struct events_target *t,
 	r |= json_object_set(ev, "source", src);
 	if (r == 0)
 		s = json_dumps(ev, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (!s)
+		err_sys(e, "out of memory");
 out:
 	json_decref(ev);
 	json_decref(tg);
@@ -254,8 +247,8 @@ int events_emit(struct events *ev, const char *action,
 
 	if (!ev)
 		return 0;
-	if (!(line = build_line(action, t, rq, actor, ev->host)))
-		return err_sys(e, "out of memory");
+	if (!(line = build_line(action, t, rq, actor, ev->host, e)))
+		return -1;
 	len = strlen(line);
 	line[len++] = '\n';   /* json_dumps left room: it ends with NUL */
 	for (tries = 0; tries < 2; tries++) {

@@ -3,8 +3,8 @@
  *
  * The ordering that makes a session safe to resume anywhere:
  *   append bytes -> fdatasync(data) -> atomically replace berthstate
- * so berthstate never describes bytes that are not on disk. Ids are 128
- * random bits from RAND_bytes in UUID form (as registry:2's, so purge tools
+ * so berthstate never describes bytes that are not on disk. Ids are
+ * random version-4 UUIDs (uuid.h; as registry:2's, so purge tools
  * of either registry recognise the directories).
  */
 #include "upload.h"
@@ -18,16 +18,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "fsutil.h"
 #include "name.h"
 #include "sink.h"
+#include "uuid.h"
 #include "catalog.h"
 #include "policy.h"
 #include "quota.h"
 #include "strlist.h"
 #include "banned.h"
+
+_Static_assert(UPLOAD_ID_LEN == UUID_LEN, "an upload id is a UUID");
 
 #define STATE_MAGIC "berth-upload 1\n"
 #define CHUNK (1 << 20)
@@ -124,22 +126,6 @@ static int lock_data(struct upload *u, struct err *e)
 	return 0;
 }
 
-static int new_id(char out[UPLOAD_ID_LEN + 1], struct err *e)
-{
-	unsigned char r[16];
-
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return err_set(e, ERR_INTERNAL, "random number generator failed");
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	snprintf(out, UPLOAD_ID_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x",
-		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-		 r[10], r[11], r[12], r[13], r[14], r[15]);
-	return 0;
-}
-
 /* berthstate from u: FS_CACHE only for a new session, whose offset 0
  * describes no bytes. */
 static int write_state(struct upload *u, enum fs_sync sync, struct err *e)
@@ -202,7 +188,7 @@ int upload_start(const struct store *st, const char *name, unsigned algs,
 	    fs_mkdirs(parent.s, e) < 0)
 		goto fail;
 	for (tries = 0;; tries++) {
-		if (new_id(u->id, e) < 0 || set_paths(u, e) < 0)
+		if (uuid_new(u->id, e) < 0 || set_paths(u, e) < 0)
 			goto fail;
 		if (mkdir(u->dir.s, 0755) == 0)
 			break;
